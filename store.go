@@ -1,0 +1,140 @@
+package carnet
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Store is the persistence of Carnet. Every use of it goes through a transaction: Update for
+// writes, View for reads. Only the service layer (internal/service) and the store packages use
+// it; handlers, jobs and CLI commands go through the service.
+type Store interface {
+	// Update runs fn in a read-write transaction, committed if fn returns nil and rolled back
+	// otherwise. The transaction's clock (Tx.Now) is fixed once at its start.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction; write methods return an error.
+	View(ctx context.Context, fn func(Tx) error) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+}
+
+// Page bounds a listing: at most Limit rows (0: the store's default of 100, capped at 1000)
+// after skipping Offset.
+type Page struct {
+	Limit  int
+	Offset int
+}
+
+// PatientFilter selects patients.
+type PatientFilter struct {
+	RightsHolderID string        // children of this parent
+	Status         PatientStatus // "" for any
+	CreatedBefore  time.Time     // zero: any
+	AfterID        string        // keyset pagination by ID
+	Limit          int
+}
+
+// ProfessionalFilter selects professionals.
+type ProfessionalFilter struct {
+	StructureID string
+	FamilyName  string // exact, case-insensitive
+	AfterID     string
+	Limit       int
+}
+
+// DocumentFilter selects documents of one patient.
+type DocumentFilter struct {
+	PatientID string
+	Statuses  []DocStatus // empty: any status
+	TypeCodes []string    // empty: any type
+	Classes   []DocClass  // empty: any class
+	AuthorID  string
+	From, To  time.Time // on ServiceDate; zero: unbounded
+	Page
+}
+
+// Tx is one transaction on the store. Methods that return a single record return an error with
+// code ENOTFOUND when there is none.
+type Tx interface {
+	// Now is the transaction's clock, fixed once at its start (UTC, microsecond precision).
+	Now() time.Time
+
+	CreatePatient(ctx context.Context, p *Patient) error
+	Patient(ctx context.Context, id string) (*Patient, error)
+	PatientByNIRIndex(ctx context.Context, index []byte) (*Patient, error)
+	UpdatePatient(ctx context.Context, p *Patient) error
+	ListPatients(ctx context.Context, f PatientFilter) ([]*Patient, error)
+
+	CreateProfessional(ctx context.Context, p *Professional) error
+	Professional(ctx context.Context, id string) (*Professional, error)
+	ProfessionalByRPPS(ctx context.Context, rpps string) (*Professional, error)
+	UpdateProfessional(ctx context.Context, p *Professional) error
+	ListProfessionals(ctx context.Context, f ProfessionalFilter) ([]*Professional, error)
+
+	CreateDocument(ctx context.Context, d *Document) error
+	Document(ctx context.Context, patientID, id string) (*Document, error)
+	UpdateDocument(ctx context.Context, d *Document) error
+	ListDocuments(ctx context.Context, f DocumentFilter) ([]*Document, error)
+
+	CreateProfileEntry(ctx context.Context, e *ProfileEntry) error
+	ProfileEntry(ctx context.Context, patientID, id string) (*ProfileEntry, error)
+	UpdateProfileEntry(ctx context.Context, e *ProfileEntry) error
+	ListProfileEntries(ctx context.Context, patientID string, kind ProfileKind) ([]*ProfileEntry, error)
+
+	// Wishes returns the patient's Entourage & Volontés (ENOTFOUND if never set).
+	Wishes(ctx context.Context, patientID string) (*Wishes, error)
+	PutWishes(ctx context.Context, w *Wishes) error
+
+	// Settings returns the patient's settings, or DefaultSettings if never set.
+	Settings(ctx context.Context, patientID string) (*PatientSettings, error)
+	PutSettings(ctx context.Context, s *PatientSettings) error
+
+	CreateConsent(ctx context.Context, c *Consent) error
+	UpdateConsent(ctx context.Context, c *Consent) error
+	// Consents lists a patient's consents, of one professional if professionalID is not empty.
+	Consents(ctx context.Context, patientID, professionalID string) ([]*Consent, error)
+
+	CreateBlock(ctx context.Context, b *Block) error
+	UpdateBlock(ctx context.Context, b *Block) error
+	Blocks(ctx context.Context, patientID string) ([]*Block, error)
+
+	CreateDataKey(ctx context.Context, k *DataKey) error
+	DataKey(ctx context.Context, patientID string) (*DataKey, error)
+	UpdateDataKey(ctx context.Context, k *DataKey) error
+	// DataKeysNotWrappedBy lists up to limit live keys whose KEKID differs from kekID, for
+	// rotation, after patient ID afterPatientID.
+	DataKeysNotWrappedBy(ctx context.Context, kekID, afterPatientID string, limit int) ([]*DataKey, error)
+
+	// AuditHead returns the last link of the patient's chain (Seq 0 and a nil Hash when the chain
+	// is empty) and locks it until the transaction ends.
+	AuditHead(ctx context.Context, patientID string) (AuditHead, error)
+	// AppendAudit stores an event whose Seq, PrevHash and Hash are set, and moves the head.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+	// AuditPatients lists patient IDs that have a chain, after afterPatientID, for verification.
+	AuditPatients(ctx context.Context, afterPatientID string, limit int) ([]string, error)
+
+	// EnqueueOutbox adds a message; a second message with the same IdempotencyKey is ignored.
+	EnqueueOutbox(ctx context.Context, m *OutboxMessage) error
+	// ClaimOutbox leases up to limit due pending messages until leaseUntil; concurrent workers
+	// never claim the same message while its lease runs.
+	ClaimOutbox(ctx context.Context, limit int, leaseUntil time.Time) ([]*OutboxMessage, error)
+	// UpdateOutbox saves the status, attempts, next attempt, error and sent time of a message.
+	UpdateOutbox(ctx context.Context, m *OutboxMessage) error
+	ListOutbox(ctx context.Context, patientID string) ([]*OutboxMessage, error)
+
+	// Meta reads a system value (ENOTFOUND if unset); PutMeta writes it.
+	Meta(ctx context.Context, key string) ([]byte, error)
+	PutMeta(ctx context.Context, key string, value []byte) error
+}
+
+// BlobStore keeps encrypted document bodies. Put must be durable when it returns (an
+// acknowledged write survives a crash) and must not replace an existing key.
+type BlobStore interface {
+	Put(ctx context.Context, key string, r io.Reader, size int64) error
+	Get(ctx context.Context, key string) ([]byte, error)
+	Delete(ctx context.Context, key string) error
+}

@@ -51,6 +51,14 @@ type AuditHead struct {
 	Hash      []byte
 }
 
+// CheckpointRecord is a signed checkpoint of chain heads as stored (internal/audit encodes and
+// signs Body).
+type CheckpointRecord struct {
+	ID   string
+	Time time.Time
+	Body []byte
+}
+
 // OutboxMessage is a notification waiting to be sent. It is written in the same transaction as
 // the action it announces; a worker claims, sends and marks it.
 type OutboxMessage struct {

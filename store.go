@@ -117,6 +117,10 @@ type Tx interface {
 	// AuditPatients lists patient IDs that have a chain, after afterPatientID, for verification.
 	AuditPatients(ctx context.Context, afterPatientID string, limit int) ([]string, error)
 
+	// CreateCheckpoint stores a signed checkpoint; Checkpoints lists them, oldest first, after t.
+	CreateCheckpoint(ctx context.Context, c *CheckpointRecord) error
+	Checkpoints(ctx context.Context, after time.Time, limit int) ([]*CheckpointRecord, error)
+
 	// EnqueueOutbox adds a message; a second message with the same IdempotencyKey is ignored.
 	EnqueueOutbox(ctx context.Context, m *OutboxMessage) error
 	// ClaimOutbox leases up to limit due pending messages until leaseUntil; concurrent workers

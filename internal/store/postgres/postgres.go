@@ -1,0 +1,81 @@
+// Package postgres is Carnet's scale-out store: PostgreSQL through pgx. The schema keys every
+// patient-owned table by patient_id so that it can be distributed by patient; the audit table is
+// hash-partitioned by patient. Several replicas share one database: migrations take an advisory
+// lock, outbox rows are claimed with FOR UPDATE SKIP LOCKED.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+
+	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/store/sqldb"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the embedded migrations.
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
+
+// Dialect is PostgreSQL's dialect for sqldb.
+var Dialect = sqldb.Dialect{
+	Name:              "postgres",
+	Numbered:          true,
+	LockRow:           " FOR UPDATE",
+	SkipLocked:        " FOR UPDATE SKIP LOCKED",
+	IsUniqueViolation: func(err error) bool { return pgCode(err) == "23505" },
+	IsRetryable: func(err error) bool {
+		c := pgCode(err)
+		return c == "40001" || c == "40P01"
+	},
+}
+
+// Options configure Open.
+type Options struct {
+	Logger   *slog.Logger
+	MaxConns int // default 20
+	Store    []sqldb.Option
+}
+
+// Open connects to the database at url (a libpq URL or key=value string), applies migrations and
+// returns the store. It fails if the schema is newer than this binary knows.
+func Open(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
+	const op = "postgres.Open"
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, carnet.WrapErr(op, carnet.EUNAVAILABLE, err)
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 20
+	}
+	db.SetMaxOpenConns(o.MaxConns)
+	db.SetMaxIdleConns(o.MaxConns)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, carnet.WrapErr(op, carnet.EUNAVAILABLE, err)
+	}
+	if err := sqldb.Migrate(ctx, db, goose.DialectPostgres, Migrations(), o.Logger); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return sqldb.New(db, db, Dialect, o.Store...), nil
+}
+
+func pgCode(err error) string {
+	var e *pgconn.PgError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

@@ -1,0 +1,281 @@
+// Package sqldb implements carnet.Store over database/sql for both of Carnet's engines. The SQL
+// is hand-written once, with '?' placeholders; a Dialect rewrites what differs (placeholders,
+// row locks, error codes). internal/store/sqlite and internal/store/postgres open the database,
+// apply their own embedded migrations and hand the connections to New.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carnet-sante/carnet"
+)
+
+// Dialect is what differs between the engines.
+type Dialect struct {
+	Name string
+	// Numbered turns '?' placeholders into $1, $2, ... (PostgreSQL).
+	Numbered bool
+	// LockRow is appended to a SELECT of one row that the transaction will update
+	// (" FOR UPDATE" on PostgreSQL; SQLite write transactions are already exclusive).
+	LockRow string
+	// SkipLocked is appended to the SELECT that claims outbox rows
+	// (" FOR UPDATE SKIP LOCKED" on PostgreSQL).
+	SkipLocked string
+	// IsUniqueViolation reports whether err is a unique or primary key violation.
+	IsUniqueViolation func(error) bool
+	// IsRetryable reports whether a transaction failed for a transient reason (serialization
+	// failure, deadlock, busy database) and may be run again.
+	IsRetryable func(error) bool
+}
+
+// DB is a carnet.Store. Writes go through the write pool, reads through the read pool (the
+// same pool on PostgreSQL; on SQLite one writer connection and several readers).
+type DB struct {
+	write   *sql.DB
+	read    *sql.DB
+	dialect Dialect
+	now     func() time.Time
+	queries sync.Map // '?' query → dialect query
+}
+
+// Option configures a DB.
+type Option func(*DB)
+
+// WithClock sets the clock that fixes each transaction's Now (tests).
+func WithClock(now func() time.Time) Option { return func(db *DB) { db.now = now } }
+
+// New returns a store over already-migrated connections. read may equal write.
+func New(write, read *sql.DB, d Dialect, opts ...Option) *DB {
+	db := &DB{write: write, read: read, dialect: d, now: time.Now}
+	for _, o := range opts {
+		o(db)
+	}
+	return db
+}
+
+// WriteDB returns the write pool (for engine-specific bulk paths inside the store packages).
+func (db *DB) WriteDB() *sql.DB { return db.write }
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		if e := db.read.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ping checks both pools.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return carnet.WrapErr("store.ping", carnet.EUNAVAILABLE, err)
+	}
+	if err := db.read.PingContext(ctx); err != nil {
+		return carnet.WrapErr("store.ping", carnet.EUNAVAILABLE, err)
+	}
+	return nil
+}
+
+// Update runs fn in a read-write transaction. A transaction that fails for a transient reason
+// (deadlock, serialization failure) is run again, up to three times: fn must not have effects
+// outside the transaction that a second run would repeat.
+func (db *DB) Update(ctx context.Context, fn func(carnet.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = db.run(ctx, db.write, false, fn)
+		if err == nil || db.dialect.IsRetryable == nil || !db.dialect.IsRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(carnet.Tx) error) error {
+	return db.run(ctx, db.read, true, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(carnet.Tx) error) error {
+	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && db.dialect.Numbered})
+	if err != nil {
+		return db.wrap("store.begin", err)
+	}
+	defer sqlTx.Rollback()
+	tx := &Tx{tx: sqlTx, db: db, now: db.now().UTC().Truncate(time.Microsecond), readOnly: readOnly}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return db.wrap("store.commit", err)
+	}
+	return nil
+}
+
+// q returns the query in the dialect's placeholder style.
+func (db *DB) q(query string) string {
+	if !db.dialect.Numbered {
+		return query
+	}
+	if v, ok := db.queries.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	db.queries.Store(query, b.String())
+	return b.String()
+}
+
+// wrap turns a driver error into a carnet error.
+func (db *DB) wrap(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, sql.ErrNoRows):
+		return &carnet.Error{Code: carnet.ENOTFOUND, Op: op, Err: err}
+	case db.dialect.IsUniqueViolation != nil && db.dialect.IsUniqueViolation(err):
+		return &carnet.Error{Code: carnet.ECONFLICT, Op: op, Message: "cet enregistrement existe déjà", Err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &carnet.Error{Code: carnet.EUNAVAILABLE, Op: op, Err: err}
+	}
+	var ce *carnet.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return &carnet.Error{Code: carnet.EINTERNAL, Op: op, Err: err}
+}
+
+// Tx is one transaction.
+type Tx struct {
+	tx       *sql.Tx
+	db       *DB
+	now      time.Time
+	readOnly bool
+}
+
+// Now is the transaction's clock.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Result, error) {
+	if tx.readOnly {
+		return nil, &carnet.Error{Code: carnet.EINTERNAL, Op: op, Err: errors.New("write in a read-only transaction")}
+	}
+	res, err := tx.tx.ExecContext(ctx, tx.db.q(query), args...)
+	if err != nil {
+		return nil, tx.db.wrap(op, err)
+	}
+	return res, nil
+}
+
+// execOne runs a statement that must change exactly one row (ENOTFOUND otherwise).
+func (tx *Tx) execOne(ctx context.Context, op, query string, args ...any) error {
+	res, err := tx.exec(ctx, op, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return tx.db.wrap(op, err)
+	}
+	if n != 1 {
+		return &carnet.Error{Code: carnet.ENOTFOUND, Op: op, Message: "introuvable"}
+	}
+	return nil
+}
+
+func (tx *Tx) query(ctx context.Context, op, query string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(ctx, tx.db.q(query), args...)
+	if err != nil {
+		return nil, tx.db.wrap(op, err)
+	}
+	return rows, nil
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.db.q(query), args...)
+}
+
+// collect scans every row with scan and closes rows.
+func collect[T any](tx *Tx, op string, rows *sql.Rows, scan func(scanner) (*T, error)) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, tx.db.wrap(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, tx.db.wrap(op, err)
+	}
+	return out, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// Conversions between Go values and columns.
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UTC().UnixMicro()
+}
+
+func fromMicros(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+func nullMicros(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(*t), Valid: true}
+}
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+func limit(n, def int) int {
+	switch {
+	case n <= 0:
+		return def
+	case n > 1000:
+		return 1000
+	}
+	return n
+}
+
+// in returns "(?, ?, ?)" and the arguments for a list.
+func in[T ~string](vals []T) (string, []any) {
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = string(v)
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")", args
+}

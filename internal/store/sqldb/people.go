@@ -1,0 +1,174 @@
+package sqldb
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/carnet-sante/carnet"
+)
+
+const patientCols = `patient_id, nir_sealed, ins_oid, birth_name, given_names, used_name, sex, birth_date,
+	birth_place, email, mobile, postal_address, rights_holder_id, status, created_at, updated_at`
+
+func scanPatient(s scanner) (*carnet.Patient, error) {
+	var p carnet.Patient
+	var birth string
+	var created, updated int64
+	if err := s.Scan(&p.ID, &p.NIRSealed, &p.INSOID, &p.BirthName, &p.GivenNames, &p.UsedName, &p.Sex, &birth,
+		&p.BirthPlace, &p.Email, &p.Mobile, &p.PostalAddress, &p.RightsHolderID, &p.Status, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.BirthDate, _ = time.Parse("2006-01-02", birth)
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &p, nil
+}
+
+// CreatePatient inserts a patient and their NIR index entry. CreatedAt and UpdatedAt are set to
+// the transaction's time.
+func (tx *Tx) CreatePatient(ctx context.Context, p *carnet.Patient) error {
+	const op = "store.CreatePatient"
+	if p.ID == "" || len(p.NIRIndex) == 0 || len(p.NIRSealed) == 0 {
+		return carnet.Errorf(carnet.EINVALID, "patient incomplet : identifiant, index et NIR scellé requis")
+	}
+	if _, err := tx.exec(ctx, op, `INSERT INTO nir_index (nir_index, patient_id) VALUES (?, ?)`, p.NIRIndex, p.ID); err != nil {
+		return err
+	}
+	p.CreatedAt, p.UpdatedAt = tx.now, tx.now
+	_, err := tx.exec(ctx, op, `INSERT INTO patients (`+patientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.NIRSealed, p.INSOID, p.BirthName, p.GivenNames, p.UsedName, string(p.Sex), p.BirthDate.Format("2006-01-02"),
+		p.BirthPlace, p.Email, p.Mobile, p.PostalAddress, p.RightsHolderID, string(p.Status), micros(p.CreatedAt), micros(p.UpdatedAt))
+	return err
+}
+
+// Patient returns a patient by ID. The NIR is left empty; NIRIndex is not loaded.
+func (tx *Tx) Patient(ctx context.Context, id string) (*carnet.Patient, error) {
+	p, err := scanPatient(tx.queryRow(ctx, `SELECT `+patientCols+` FROM patients WHERE patient_id = ?`, id))
+	return p, tx.db.wrap("store.Patient", err)
+}
+
+// PatientByNIRIndex returns the patient whose NIR has that keyed hash.
+func (tx *Tx) PatientByNIRIndex(ctx context.Context, index []byte) (*carnet.Patient, error) {
+	var id string
+	if err := tx.queryRow(ctx, `SELECT patient_id FROM nir_index WHERE nir_index = ?`, index).Scan(&id); err != nil {
+		return nil, tx.db.wrap("store.PatientByNIRIndex", err)
+	}
+	p, err := tx.Patient(ctx, id)
+	if err == nil {
+		p.NIRIndex = index
+	}
+	return p, err
+}
+
+// UpdatePatient saves every mutable field (not the NIR) and sets UpdatedAt.
+func (tx *Tx) UpdatePatient(ctx context.Context, p *carnet.Patient) error {
+	p.UpdatedAt = tx.now
+	return tx.execOne(ctx, "store.UpdatePatient", `UPDATE patients SET nir_sealed = ?, ins_oid = ?, birth_name = ?,
+		given_names = ?, used_name = ?, sex = ?, birth_date = ?, birth_place = ?, email = ?, mobile = ?,
+		postal_address = ?, rights_holder_id = ?, status = ?, updated_at = ? WHERE patient_id = ?`,
+		p.NIRSealed, p.INSOID, p.BirthName, p.GivenNames, p.UsedName, string(p.Sex), p.BirthDate.Format("2006-01-02"),
+		p.BirthPlace, p.Email, p.Mobile, p.PostalAddress, p.RightsHolderID, string(p.Status), micros(p.UpdatedAt), p.ID)
+}
+
+// ListPatients lists patients by ID order.
+func (tx *Tx) ListPatients(ctx context.Context, f carnet.PatientFilter) ([]*carnet.Patient, error) {
+	const op = "store.ListPatients"
+	var where []string
+	var args []any
+	if f.RightsHolderID != "" {
+		where, args = append(where, "rights_holder_id = ?"), append(args, f.RightsHolderID)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	if !f.CreatedBefore.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, micros(f.CreatedBefore))
+	}
+	if f.AfterID != "" {
+		where, args = append(where, "patient_id > ?"), append(args, f.AfterID)
+	}
+	q := `SELECT ` + patientCols + ` FROM patients`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY patient_id LIMIT ?"
+	args = append(args, limit(f.Limit, 100))
+	rows, err := tx.query(ctx, op, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(tx, op, rows, scanPatient)
+}
+
+const professionalCols = `professional_id, rpps, profession, specialty, civility, family_name, given_name,
+	structure_id, structure_name, email, active, created_at, updated_at`
+
+func scanProfessional(s scanner) (*carnet.Professional, error) {
+	var p carnet.Professional
+	var created, updated int64
+	if err := s.Scan(&p.ID, &p.RPPS, &p.Profession, &p.Specialty, &p.Civility, &p.FamilyName, &p.GivenName,
+		&p.StructureID, &p.StructureName, &p.Email, &p.Active, &created, &updated); err != nil {
+		return nil, err
+	}
+	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return &p, nil
+}
+
+// CreateProfessional inserts a professional (ECONFLICT if the RPPS exists).
+func (tx *Tx) CreateProfessional(ctx context.Context, p *carnet.Professional) error {
+	p.CreatedAt, p.UpdatedAt = tx.now, tx.now
+	_, err := tx.exec(ctx, "store.CreateProfessional", `INSERT INTO professionals (`+professionalCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.RPPS, string(p.Profession), p.Specialty, p.Civility, p.FamilyName, p.GivenName,
+		p.StructureID, p.StructureName, p.Email, p.Active, micros(p.CreatedAt), micros(p.UpdatedAt))
+	return err
+}
+
+// Professional returns a professional by ID.
+func (tx *Tx) Professional(ctx context.Context, id string) (*carnet.Professional, error) {
+	p, err := scanProfessional(tx.queryRow(ctx, `SELECT `+professionalCols+` FROM professionals WHERE professional_id = ?`, id))
+	return p, tx.db.wrap("store.Professional", err)
+}
+
+// ProfessionalByRPPS returns a professional by RPPS number.
+func (tx *Tx) ProfessionalByRPPS(ctx context.Context, rpps string) (*carnet.Professional, error) {
+	p, err := scanProfessional(tx.queryRow(ctx, `SELECT `+professionalCols+` FROM professionals WHERE rpps = ?`, rpps))
+	return p, tx.db.wrap("store.ProfessionalByRPPS", err)
+}
+
+// UpdateProfessional saves a professional and sets UpdatedAt.
+func (tx *Tx) UpdateProfessional(ctx context.Context, p *carnet.Professional) error {
+	p.UpdatedAt = tx.now
+	return tx.execOne(ctx, "store.UpdateProfessional", `UPDATE professionals SET rpps = ?, profession = ?, specialty = ?,
+		civility = ?, family_name = ?, given_name = ?, structure_id = ?, structure_name = ?, email = ?, active = ?,
+		updated_at = ? WHERE professional_id = ?`,
+		p.RPPS, string(p.Profession), p.Specialty, p.Civility, p.FamilyName, p.GivenName, p.StructureID,
+		p.StructureName, p.Email, p.Active, micros(p.UpdatedAt), p.ID)
+}
+
+// ListProfessionals lists professionals by ID order.
+func (tx *Tx) ListProfessionals(ctx context.Context, f carnet.ProfessionalFilter) ([]*carnet.Professional, error) {
+	const op = "store.ListProfessionals"
+	var where []string
+	var args []any
+	if f.StructureID != "" {
+		where, args = append(where, "structure_id = ?"), append(args, f.StructureID)
+	}
+	if f.FamilyName != "" {
+		where, args = append(where, "lower(family_name) = lower(?)"), append(args, f.FamilyName)
+	}
+	if f.AfterID != "" {
+		where, args = append(where, "professional_id > ?"), append(args, f.AfterID)
+	}
+	q := `SELECT ` + professionalCols + ` FROM professionals`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY professional_id LIMIT ?"
+	args = append(args, limit(f.Limit, 100))
+	rows, err := tx.query(ctx, op, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(tx, op, rows, scanProfessional)
+}

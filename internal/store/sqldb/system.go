@@ -1,0 +1,289 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/carnet-sante/carnet"
+)
+
+// CreateDataKey stores a patient's wrapped data key.
+func (tx *Tx) CreateDataKey(ctx context.Context, k *carnet.DataKey) error {
+	k.CreatedAt = tx.now
+	_, err := tx.exec(ctx, "store.CreateDataKey", `INSERT INTO data_keys (patient_id, wrapped, kek_id, created_at, destroyed_at)
+		VALUES (?, ?, ?, ?, ?)`, k.PatientID, k.Wrapped, k.KEKID, micros(k.CreatedAt), nullMicros(k.DestroyedAt))
+	return err
+}
+
+func scanDataKey(s scanner) (*carnet.DataKey, error) {
+	var k carnet.DataKey
+	var created int64
+	var destroyed sql.NullInt64
+	if err := s.Scan(&k.PatientID, &k.Wrapped, &k.KEKID, &created, &destroyed); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.DestroyedAt = fromMicros(created), fromNullMicros(destroyed)
+	return &k, nil
+}
+
+const dataKeyCols = `patient_id, wrapped, kek_id, created_at, destroyed_at`
+
+// DataKey returns a patient's wrapped data key (destroyed ones included, with empty Wrapped).
+func (tx *Tx) DataKey(ctx context.Context, patientID string) (*carnet.DataKey, error) {
+	k, err := scanDataKey(tx.queryRow(ctx, `SELECT `+dataKeyCols+` FROM data_keys WHERE patient_id = ?`, patientID))
+	return k, tx.db.wrap("store.DataKey", err)
+}
+
+// UpdateDataKey saves a re-wrapped or destroyed key. Destroying empties the wrapped bytes.
+func (tx *Tx) UpdateDataKey(ctx context.Context, k *carnet.DataKey) error {
+	if k.DestroyedAt != nil {
+		k.Wrapped = []byte{}
+	}
+	return tx.execOne(ctx, "store.UpdateDataKey", `UPDATE data_keys SET wrapped = ?, kek_id = ?, destroyed_at = ?
+		WHERE patient_id = ?`, k.Wrapped, k.KEKID, nullMicros(k.DestroyedAt), k.PatientID)
+}
+
+// DataKeysNotWrappedBy lists live keys wrapped by another master key than kekID.
+func (tx *Tx) DataKeysNotWrappedBy(ctx context.Context, kekID, afterPatientID string, n int) ([]*carnet.DataKey, error) {
+	const op = "store.DataKeysNotWrappedBy"
+	rows, err := tx.query(ctx, op, `SELECT `+dataKeyCols+` FROM data_keys
+		WHERE kek_id <> ? AND destroyed_at IS NULL AND patient_id > ? ORDER BY patient_id LIMIT ?`,
+		kekID, afterPatientID, limit(n, 100))
+	if err != nil {
+		return nil, err
+	}
+	return collect(tx, op, rows, scanDataKey)
+}
+
+// AuditHead returns and locks the head of a patient's chain.
+func (tx *Tx) AuditHead(ctx context.Context, patientID string) (carnet.AuditHead, error) {
+	const op = "store.AuditHead"
+	h := carnet.AuditHead{PatientID: patientID}
+	if !tx.readOnly {
+		// Make sure the row exists so that concurrent first events of a chain serialize on it.
+		if _, err := tx.exec(ctx, op, `INSERT INTO audit_heads (patient_id, seq, hash) VALUES (?, 0, ?)
+			ON CONFLICT (patient_id) DO NOTHING`, patientID, []byte{}); err != nil {
+			return h, err
+		}
+	}
+	lock := tx.db.dialect.LockRow
+	if tx.readOnly {
+		lock = ""
+	}
+	err := tx.queryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE patient_id = ?`+lock, patientID).Scan(&h.Seq, &h.Hash)
+	if err == sql.ErrNoRows {
+		return h, nil
+	}
+	if len(h.Hash) == 0 {
+		h.Hash = nil
+	}
+	return h, tx.db.wrap(op, err)
+}
+
+const auditCols = `patient_id, seq, event_id, at, actor_kind, actor_id, actor_name, actor_profession, actor_structure,
+	on_behalf_of, action, target_type, target_id, mode, decision, reason, request_id, prev_hash, hash`
+
+// AppendAudit stores a linked event and moves the chain head. The head must be the event's
+// predecessor: a stale head (a concurrent append) fails with ECONFLICT.
+func (tx *Tx) AppendAudit(ctx context.Context, e *carnet.AuditEvent) error {
+	const op = "store.AppendAudit"
+	if e.Seq < 1 || len(e.Hash) == 0 || len(e.PrevHash) == 0 {
+		return carnet.Errorf(carnet.EINVALID, "événement d'audit non chaîné")
+	}
+	if _, err := tx.exec(ctx, op, `INSERT INTO audit_events (`+auditCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.PatientID, e.Seq, e.ID, micros(e.Time), string(e.ActorKind), e.ActorID, e.ActorName, string(e.ActorProfession),
+		e.ActorStructure, e.OnBehalfOf, e.Action, e.TargetType, e.TargetID, string(e.Mode), e.Decision, e.Reason,
+		e.RequestID, e.PrevHash, e.Hash); err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, op, `UPDATE audit_heads SET seq = ?, hash = ? WHERE patient_id = ? AND seq = ?`,
+		e.Seq, e.Hash, e.PatientID, e.Seq-1)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return &carnet.Error{Code: carnet.ECONFLICT, Op: op, Message: "la chaîne d'audit a changé entre-temps"}
+	}
+	return nil
+}
+
+func scanAudit(s scanner) (*carnet.AuditEvent, error) {
+	var e carnet.AuditEvent
+	var at int64
+	if err := s.Scan(&e.PatientID, &e.Seq, &e.ID, &at, &e.ActorKind, &e.ActorID, &e.ActorName, &e.ActorProfession,
+		&e.ActorStructure, &e.OnBehalfOf, &e.Action, &e.TargetType, &e.TargetID, &e.Mode, &e.Decision, &e.Reason,
+		&e.RequestID, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
+	}
+	e.Time = fromMicros(at)
+	return &e, nil
+}
+
+// ListAudit lists a patient's events in chain order (or reversed with Desc).
+func (tx *Tx) ListAudit(ctx context.Context, f carnet.AuditFilter) ([]*carnet.AuditEvent, error) {
+	const op = "store.ListAudit"
+	where := []string{"patient_id = ?"}
+	args := []any{f.PatientID}
+	if f.ActorID != "" {
+		where, args = append(where, "actor_id = ?"), append(args, f.ActorID)
+	}
+	if f.Action != "" {
+		where, args = append(where, "action = ?"), append(args, f.Action)
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "at >= ?"), append(args, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "at < ?"), append(args, micros(f.To))
+	}
+	if f.AfterSeq > 0 {
+		where, args = append(where, "seq > ?"), append(args, f.AfterSeq)
+	}
+	q := `SELECT ` + auditCols + ` FROM audit_events WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq`
+	if f.Desc {
+		q += " DESC"
+	}
+	if f.Limit > 0 {
+		q, args = q+" LIMIT ?", append(args, f.Limit)
+	}
+	rows, err := tx.query(ctx, op, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collect(tx, op, rows, scanAudit)
+}
+
+// AuditPatients lists the patients that have a chain.
+func (tx *Tx) AuditPatients(ctx context.Context, afterPatientID string, n int) ([]string, error) {
+	const op = "store.AuditPatients"
+	rows, err := tx.query(ctx, op, `SELECT patient_id FROM audit_heads WHERE patient_id > ? AND seq > 0
+		ORDER BY patient_id LIMIT ?`, afterPatientID, limit(n, 100))
+	if err != nil {
+		return nil, err
+	}
+	ids, err := collect(tx, op, rows, func(s scanner) (*string, error) {
+		var id string
+		return &id, s.Scan(&id)
+	})
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = *id
+	}
+	return out, err
+}
+
+// CreateCheckpoint stores a signed checkpoint.
+func (tx *Tx) CreateCheckpoint(ctx context.Context, c *carnet.CheckpointRecord) error {
+	_, err := tx.exec(ctx, "store.CreateCheckpoint", `INSERT INTO audit_checkpoints (checkpoint_id, at, body) VALUES (?, ?, ?)`,
+		c.ID, micros(c.Time), c.Body)
+	return err
+}
+
+// Checkpoints lists checkpoints taken after t, oldest first.
+func (tx *Tx) Checkpoints(ctx context.Context, after time.Time, n int) ([]*carnet.CheckpointRecord, error) {
+	const op = "store.Checkpoints"
+	rows, err := tx.query(ctx, op, `SELECT checkpoint_id, at, body FROM audit_checkpoints WHERE at > ?
+		ORDER BY at, checkpoint_id LIMIT ?`, micros(after), limit(n, 100))
+	if err != nil {
+		return nil, err
+	}
+	return collect(tx, op, rows, func(s scanner) (*carnet.CheckpointRecord, error) {
+		var c carnet.CheckpointRecord
+		var at int64
+		err := s.Scan(&c.ID, &at, &c.Body)
+		c.Time = fromMicros(at)
+		return &c, err
+	})
+}
+
+const outboxCols = `message_id, patient_id, kind, channel, recipient, subject, body, idempotency_key, status, attempts,
+	next_attempt_at, claimed_until, last_error, created_at, sent_at`
+
+func scanOutbox(s scanner) (*carnet.OutboxMessage, error) {
+	var m carnet.OutboxMessage
+	var next, claimed, created int64
+	var sent sql.NullInt64
+	if err := s.Scan(&m.ID, &m.PatientID, &m.Kind, &m.Channel, &m.Recipient, &m.Subject, &m.Body, &m.IdempotencyKey,
+		&m.Status, &m.Attempts, &next, &claimed, &m.LastError, &created, &sent); err != nil {
+		return nil, err
+	}
+	m.NextAttemptAt, m.ClaimedUntil, m.CreatedAt, m.SentAt = fromMicros(next), fromMicros(claimed), fromMicros(created), fromNullMicros(sent)
+	return &m, nil
+}
+
+// EnqueueOutbox adds a pending message, due now unless NextAttemptAt is later; a message whose
+// idempotency key exists already is ignored.
+func (tx *Tx) EnqueueOutbox(ctx context.Context, m *carnet.OutboxMessage) error {
+	if m.IdempotencyKey == "" {
+		return carnet.Errorf(carnet.EINVALID, "clé d'idempotence manquante")
+	}
+	m.Status, m.CreatedAt = carnet.OutboxPending, tx.now
+	if m.NextAttemptAt.IsZero() {
+		m.NextAttemptAt = tx.now
+	}
+	_, err := tx.exec(ctx, "store.EnqueueOutbox", `INSERT INTO outbox (`+outboxCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+		m.ID, m.PatientID, m.Kind, m.Channel, m.Recipient, m.Subject, m.Body, m.IdempotencyKey, m.Status, m.Attempts,
+		micros(m.NextAttemptAt), int64(0), m.LastError, micros(m.CreatedAt), nullMicros(m.SentAt))
+	return err
+}
+
+// ClaimOutbox leases due pending messages whose lease has run out.
+func (tx *Tx) ClaimOutbox(ctx context.Context, n int, leaseUntil time.Time) ([]*carnet.OutboxMessage, error) {
+	const op = "store.ClaimOutbox"
+	rows, err := tx.query(ctx, op, `SELECT `+outboxCols+` FROM outbox WHERE status = ? AND next_attempt_at <= ?
+		AND claimed_until <= ? ORDER BY next_attempt_at, message_id LIMIT ?`+tx.db.dialect.SkipLocked,
+		carnet.OutboxPending, micros(tx.now), micros(tx.now), limit(n, 100))
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := collect(tx, op, rows, scanOutbox)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		m.ClaimedUntil = leaseUntil.UTC().Truncate(time.Microsecond)
+		if _, err := tx.exec(ctx, op, `UPDATE outbox SET claimed_until = ? WHERE message_id = ?`, micros(m.ClaimedUntil), m.ID); err != nil {
+			return nil, err
+		}
+	}
+	return msgs, nil
+}
+
+// UpdateOutbox saves a message's delivery state and releases its lease.
+func (tx *Tx) UpdateOutbox(ctx context.Context, m *carnet.OutboxMessage) error {
+	m.ClaimedUntil = time.Time{}
+	return tx.execOne(ctx, "store.UpdateOutbox", `UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?,
+		claimed_until = 0, last_error = ?, sent_at = ? WHERE message_id = ?`,
+		m.Status, m.Attempts, micros(m.NextAttemptAt), m.LastError, nullMicros(m.SentAt), m.ID)
+}
+
+// ListOutbox lists a patient's messages ("" for messages addressed to no patient), oldest first.
+func (tx *Tx) ListOutbox(ctx context.Context, patientID string) ([]*carnet.OutboxMessage, error) {
+	const op = "store.ListOutbox"
+	rows, err := tx.query(ctx, op, `SELECT `+outboxCols+` FROM outbox WHERE patient_id = ? ORDER BY created_at, message_id`, patientID)
+	if err != nil {
+		return nil, err
+	}
+	return collect(tx, op, rows, scanOutbox)
+}
+
+// Meta reads a system value.
+func (tx *Tx) Meta(ctx context.Context, key string) ([]byte, error) {
+	var v []byte
+	err := tx.queryRow(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	return v, tx.db.wrap("store.Meta", err)
+}
+
+// PutMeta writes a system value.
+func (tx *Tx) PutMeta(ctx context.Context, key string, value []byte) error {
+	_, err := tx.exec(ctx, "store.PutMeta", `INSERT INTO meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+var _ carnet.Tx = (*Tx)(nil)
+var _ carnet.Store = (*DB)(nil)

@@ -1,0 +1,107 @@
+// Package sqlite is Carnet's embedded store: SQLite through a pure-Go driver, in WAL mode with
+// full synchronous commits (an acknowledged write survives a crash), one writer connection that
+// takes the write lock at BEGIN, and a pool of readers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"runtime"
+
+	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/store/sqldb"
+	"github.com/pressly/goose/v3"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrations returns the embedded migrations (for tests and tools).
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}
+
+// Dialect is SQLite's dialect for sqldb.
+var Dialect = sqldb.Dialect{
+	Name:              "sqlite",
+	IsUniqueViolation: isUniqueViolation,
+	IsRetryable:       isBusy,
+}
+
+// Options configure Open.
+type Options struct {
+	Logger *slog.Logger
+	Store  []sqldb.Option
+}
+
+// Open opens (creating if needed) the database file at path, applies migrations, and returns the
+// store. It fails if the file's schema is newer than this binary knows.
+func Open(ctx context.Context, path string, o Options) (*sqldb.DB, error) {
+	const op = "sqlite.Open"
+	write, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, carnet.WrapErr(op, carnet.EUNAVAILABLE, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, carnet.WrapErr(op, carnet.EUNAVAILABLE, err)
+	}
+	if err := sqldb.Migrate(ctx, write, goose.DialectSQLite3, Migrations(), o.Logger); err != nil {
+		write.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		write.Close()
+		return nil, carnet.WrapErr(op, carnet.EUNAVAILABLE, err)
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	return sqldb.New(write, read, Dialect, o.Store...), nil
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+		q.Set("_txlock", "deferred")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func isUniqueViolation(err error) bool {
+	var e *sqlite3.Error
+	if errors.As(err, &e) {
+		switch e.Code() {
+		case sqlite3lib.SQLITE_CONSTRAINT_UNIQUE, sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
+}
+
+func isBusy(err error) bool {
+	var e *sqlite3.Error
+	if errors.As(err, &e) {
+		return e.Code()&0xff == sqlite3lib.SQLITE_BUSY
+	}
+	return false
+}

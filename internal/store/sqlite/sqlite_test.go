@@ -1,0 +1,43 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/store/sqlite"
+	"github.com/carnet-sante/carnet/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) carnet.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "carnet.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	})
+}
+
+// TestRefusesNewerSchema: a database migrated by a newer carnet is not opened by this one.
+func TestRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "carnet.db")
+	db, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.WriteDB().ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (999, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, err = sqlite.Open(ctx, path, sqlite.Options{})
+	if carnet.ErrorCode(err) != carnet.EINVALID {
+		t.Fatalf("open of a newer schema: %v", err)
+	}
+	if msg := carnet.ErrorMessage(err); !strings.Contains(msg, "999") {
+		t.Errorf("message does not name the version: %q", msg)
+	}
+}

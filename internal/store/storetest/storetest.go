@@ -1,0 +1,956 @@
+// Package storetest is the conformance suite that every carnet.Store must pass: create, read,
+// list and update of every entity, rollback on error, read-only views, concurrent writers, chain
+// heads under concurrency, outbox claiming.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carnet-sante/carnet"
+	"github.com/google/uuid"
+)
+
+// Open returns a fresh, empty, migrated store; the suite closes it.
+type Open func(t *testing.T) carnet.Store
+
+// Run runs the whole suite.
+func Run(t *testing.T, open Open) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, carnet.Store)
+	}{
+		{"Patients", testPatients},
+		{"Professionals", testProfessionals},
+		{"Documents", testDocuments},
+		{"ProfileEntries", testProfileEntries},
+		{"WishesAndSettings", testWishesAndSettings},
+		{"ConsentsAndBlocks", testConsentsAndBlocks},
+		{"DataKeys", testDataKeys},
+		{"Audit", testAudit},
+		{"AuditConcurrentAppends", testAuditConcurrent},
+		{"Checkpoints", testCheckpoints},
+		{"Outbox", testOutbox},
+		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
+		{"Meta", testMeta},
+		{"Rollback", testRollback},
+		{"ReadOnlyView", testReadOnly},
+		{"ConcurrentWriters", testConcurrentWriters},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() { s.Close() })
+			tc.fn(t, s)
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func update(t *testing.T, s carnet.Store, fn func(carnet.Tx) error) {
+	t.Helper()
+	if err := s.Update(ctx, fn); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+}
+
+func view(t *testing.T, s carnet.Store, fn func(carnet.Tx) error) {
+	t.Helper()
+	if err := s.View(ctx, fn); err != nil {
+		t.Fatalf("view: %v", err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	if got := carnet.ErrorCode(err); got != code {
+		t.Fatalf("error code = %q (%v), want %q", got, err, code)
+	}
+}
+
+// NewPatient returns a valid patient with its sealed fields filled with placeholder bytes.
+func NewPatient(i int) *carnet.Patient {
+	id := newID()
+	return &carnet.Patient{
+		ID: id, NIRIndex: []byte("idx-" + id), NIRSealed: []byte("sealed-" + id), INSOID: carnet.OIDINSNIRTest,
+		BirthName: fmt.Sprintf("DUPONT%d", i), GivenNames: "Marie Anne", Sex: carnet.SexFemale,
+		BirthDate: time.Date(1985, 3, 14, 0, 0, 0, 0, time.UTC), BirthPlace: "75056", Email: "marie@example.org",
+		Mobile: "+33612345678", Status: carnet.PatientActive,
+	}
+}
+
+func createPatient(t *testing.T, s carnet.Store) *carnet.Patient {
+	t.Helper()
+	p := NewPatient(0)
+	update(t, s, func(tx carnet.Tx) error { return tx.CreatePatient(ctx, p) })
+	return p
+}
+
+func testPatients(t *testing.T, s carnet.Store) {
+	parent := NewPatient(1)
+	child := NewPatient(2)
+	child.RightsHolderID = parent.ID
+	child.Status = carnet.PatientEnrolled
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.CreatePatient(ctx, parent); err != nil {
+			return err
+		}
+		return tx.CreatePatient(ctx, child)
+	})
+	if parent.CreatedAt.IsZero() || !parent.CreatedAt.Equal(parent.UpdatedAt) {
+		t.Fatalf("timestamps not set: %v %v", parent.CreatedAt, parent.UpdatedAt)
+	}
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.Patient(ctx, parent.ID)
+		if err != nil {
+			return err
+		}
+		if got.BirthName != parent.BirthName || got.GivenNames != parent.GivenNames || got.Sex != parent.Sex ||
+			!got.BirthDate.Equal(parent.BirthDate) || got.Email != parent.Email || got.Mobile != parent.Mobile ||
+			got.Status != parent.Status || got.INSOID != parent.INSOID || !bytes.Equal(got.NIRSealed, parent.NIRSealed) ||
+			!got.CreatedAt.Equal(parent.CreatedAt) || got.NIR != "" {
+			t.Errorf("read back %+v, want %+v", got, parent)
+		}
+		byIdx, err := tx.PatientByNIRIndex(ctx, child.NIRIndex)
+		if err != nil || byIdx.ID != child.ID || byIdx.RightsHolderID != parent.ID {
+			t.Errorf("by NIR index: %+v, %v", byIdx, err)
+		}
+		_, err = tx.PatientByNIRIndex(ctx, []byte("nope"))
+		wantCode(t, err, carnet.ENOTFOUND)
+		_, err = tx.Patient(ctx, newID())
+		wantCode(t, err, carnet.ENOTFOUND)
+		kids, err := tx.ListPatients(ctx, carnet.PatientFilter{RightsHolderID: parent.ID})
+		if err != nil || len(kids) != 1 || kids[0].ID != child.ID {
+			t.Errorf("children: %v %v", kids, err)
+		}
+		enrolled, err := tx.ListPatients(ctx, carnet.PatientFilter{Status: carnet.PatientEnrolled})
+		if err != nil || len(enrolled) != 1 {
+			t.Errorf("enrolled: %v %v", enrolled, err)
+		}
+		all, err := tx.ListPatients(ctx, carnet.PatientFilter{Limit: 1})
+		if err != nil || len(all) != 1 {
+			t.Fatalf("limit: %v %v", all, err)
+		}
+		rest, err := tx.ListPatients(ctx, carnet.PatientFilter{AfterID: all[0].ID})
+		if err != nil || len(rest) != 1 || rest[0].ID == all[0].ID {
+			t.Errorf("after: %v %v", rest, err)
+		}
+		return nil
+	})
+	// Same NIR index twice: conflict, and nothing of the second patient stays.
+	dup := NewPatient(3)
+	dup.NIRIndex = parent.NIRIndex
+	err := s.Update(ctx, func(tx carnet.Tx) error { return tx.CreatePatient(ctx, dup) })
+	wantCode(t, err, carnet.ECONFLICT)
+	view(t, s, func(tx carnet.Tx) error {
+		_, err := tx.Patient(ctx, dup.ID)
+		wantCode(t, err, carnet.ENOTFOUND)
+		return nil
+	})
+	// Update.
+	parent.Email, parent.Status, parent.UsedName = "autre@example.org", carnet.PatientClosed, "MARTIN"
+	update(t, s, func(tx carnet.Tx) error { return tx.UpdatePatient(ctx, parent) })
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.Patient(ctx, parent.ID)
+		if err != nil {
+			return err
+		}
+		if got.Email != "autre@example.org" || got.Status != carnet.PatientClosed || got.UsedName != "MARTIN" {
+			t.Errorf("after update: %+v", got)
+		}
+		return nil
+	})
+	missing := NewPatient(4)
+	wantCode(t, s.Update(ctx, func(tx carnet.Tx) error { return tx.UpdatePatient(ctx, missing) }), carnet.ENOTFOUND)
+}
+
+// NewProfessional returns a valid professional.
+func NewProfessional(rpps string, profession carnet.Profession) *carnet.Professional {
+	return &carnet.Professional{
+		ID: newID(), RPPS: rpps, Profession: profession, Civility: "Dr", FamilyName: "Martin", GivenName: "Paul",
+		StructureID: "750000001", StructureName: "Cabinet Martin", Active: true,
+	}
+}
+
+func testProfessionals(t *testing.T, s carnet.Store) {
+	a := NewProfessional("10000000001", "10")
+	a.Specialty = "SM54"
+	b := NewProfessional("10000000002", "70")
+	b.FamilyName, b.StructureID = "Durand", "750000002"
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.CreateProfessional(ctx, a); err != nil {
+			return err
+		}
+		return tx.CreateProfessional(ctx, b)
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.ProfessionalByRPPS(ctx, "10000000001")
+		if err != nil {
+			return err
+		}
+		if got.ID != a.ID || got.Specialty != "SM54" || got.Profession != "10" || !got.Active || got.StructureName != a.StructureName {
+			t.Errorf("by RPPS: %+v", got)
+		}
+		got, err = tx.Professional(ctx, b.ID)
+		if err != nil || got.RPPS != b.RPPS {
+			t.Errorf("by ID: %+v %v", got, err)
+		}
+		list, err := tx.ListProfessionals(ctx, carnet.ProfessionalFilter{StructureID: "750000002"})
+		if err != nil || len(list) != 1 || list[0].ID != b.ID {
+			t.Errorf("by structure: %v %v", list, err)
+		}
+		list, err = tx.ListProfessionals(ctx, carnet.ProfessionalFilter{FamilyName: "MARTIN"})
+		if err != nil || len(list) != 1 || list[0].ID != a.ID {
+			t.Errorf("by name: %v %v", list, err)
+		}
+		_, err = tx.ProfessionalByRPPS(ctx, "99999999999")
+		wantCode(t, err, carnet.ENOTFOUND)
+		return nil
+	})
+	dup := NewProfessional("10000000001", "21")
+	wantCode(t, s.Update(ctx, func(tx carnet.Tx) error { return tx.CreateProfessional(ctx, dup) }), carnet.ECONFLICT)
+	a.Active = false
+	update(t, s, func(tx carnet.Tx) error { return tx.UpdateProfessional(ctx, a) })
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.Professional(ctx, a.ID)
+		if err != nil || got.Active {
+			t.Errorf("deactivation not saved: %+v %v", got, err)
+		}
+		return nil
+	})
+}
+
+// NewDocument returns a valid document of a patient.
+func NewDocument(patientID, typeCode string, day int) *carnet.Document {
+	id := newID()
+	t, _ := carnet.LookupDocType(typeCode)
+	return &carnet.Document{
+		ID: id, PatientID: patientID, TypeCode: typeCode, Class: t.Class, TitleSealed: []byte("sealed title"),
+		AuthorKind: carnet.AuthorProfessional, AuthorID: "author-1", AuthorName: "Dr Paul Martin",
+		ServiceDate: time.Date(2026, 1, day, 0, 0, 0, 0, time.UTC), Status: carnet.DocCurrent,
+		ContentHash: bytes.Repeat([]byte{7}, 32), Size: 1234, MediaType: "application/pdf", BlobKey: patientID + "/" + id,
+	}
+}
+
+func testDocuments(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	other := createPatient(t, s)
+	d1 := NewDocument(p.ID, "11488-4", 1)
+	d2 := NewDocument(p.ID, "18748-4", 2)
+	d2.HiddenFromProfessionals = true
+	d3 := NewDocument(p.ID, "11502-2", 3)
+	d3.AuthorID = "author-2"
+	d3.ReplacesID = d1.ID
+	d4 := NewDocument(other.ID, "11488-4", 4)
+	update(t, s, func(tx carnet.Tx) error {
+		for _, d := range []*carnet.Document{d1, d2, d3, d4} {
+			if err := tx.CreateDocument(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.Document(ctx, p.ID, d2.ID)
+		if err != nil {
+			return err
+		}
+		if got.TypeCode != "18748-4" || got.Class != "31" || !got.HiddenFromProfessionals || got.HiddenFromPatient ||
+			!bytes.Equal(got.ContentHash, d2.ContentHash) || got.Size != 1234 || got.MediaType != "application/pdf" ||
+			!got.ServiceDate.Equal(d2.ServiceDate) || got.BlobKey != d2.BlobKey || got.AuthorKind != carnet.AuthorProfessional ||
+			!bytes.Equal(got.TitleSealed, d2.TitleSealed) || got.Title != "" {
+			t.Errorf("read back %+v", got)
+		}
+		// A document is only found under its own patient.
+		_, err = tx.Document(ctx, other.ID, d2.ID)
+		wantCode(t, err, carnet.ENOTFOUND)
+		all, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: p.ID})
+		if err != nil || len(all) != 3 || all[0].ID != d3.ID || all[2].ID != d1.ID {
+			t.Errorf("list, newest first: %v %v", ids(all), err)
+		}
+		imaging, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: p.ID, Classes: []carnet.DocClass{"31"}})
+		if err != nil || len(imaging) != 1 || imaging[0].ID != d2.ID {
+			t.Errorf("by class: %v %v", ids(imaging), err)
+		}
+		byType, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: p.ID, TypeCodes: []string{"11488-4", "11502-2"}})
+		if err != nil || len(byType) != 2 {
+			t.Errorf("by type: %v %v", ids(byType), err)
+		}
+		byAuthor, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: p.ID, AuthorID: "author-2"})
+		if err != nil || len(byAuthor) != 1 || byAuthor[0].ID != d3.ID || byAuthor[0].ReplacesID != d1.ID {
+			t.Errorf("by author: %v %v", ids(byAuthor), err)
+		}
+		period, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: p.ID,
+			From: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 1, 3, 0, 0, 0, 0, time.UTC)})
+		if err != nil || len(period) != 1 || period[0].ID != d2.ID {
+			t.Errorf("by period: %v %v", ids(period), err)
+		}
+		page, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: p.ID, Page: carnet.Page{Limit: 1, Offset: 1}})
+		if err != nil || len(page) != 1 || page[0].ID != d2.ID {
+			t.Errorf("page: %v %v", ids(page), err)
+		}
+		return nil
+	})
+	d1.Status, d1.HiddenFromPatient, d1.TitleSealed = carnet.DocDeprecated, true, []byte("new sealed")
+	update(t, s, func(tx carnet.Tx) error { return tx.UpdateDocument(ctx, d1) })
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.Document(ctx, p.ID, d1.ID)
+		if err != nil || got.Status != carnet.DocDeprecated || !got.HiddenFromPatient || string(got.TitleSealed) != "new sealed" {
+			t.Errorf("after update: %+v %v", got, err)
+		}
+		cur, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: p.ID, Statuses: []carnet.DocStatus{carnet.DocCurrent}})
+		if err != nil || len(cur) != 2 {
+			t.Errorf("current only: %v %v", ids(cur), err)
+		}
+		return nil
+	})
+	wantCode(t, s.Update(ctx, func(tx carnet.Tx) error { return tx.CreateDocument(ctx, d1) }), carnet.ECONFLICT)
+}
+
+func ids(docs []*carnet.Document) []string {
+	var out []string
+	for _, d := range docs {
+		out = append(out, d.ID)
+	}
+	return out
+}
+
+func testProfileEntries(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	end := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	a := &carnet.ProfileEntry{ID: newID(), PatientID: p.ID, Kind: carnet.ProfileAllergy, Sealed: []byte("x"),
+		Date: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), AuthorKind: carnet.AuthorPatient, AuthorID: p.ID}
+	tr := &carnet.ProfileEntry{ID: newID(), PatientID: p.ID, Kind: carnet.ProfileTreatment, Sealed: []byte("y"),
+		Date: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), EndDate: &end, AuthorKind: carnet.AuthorProfessional, AuthorID: "pro"}
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.CreateProfileEntry(ctx, a); err != nil {
+			return err
+		}
+		return tx.CreateProfileEntry(ctx, tr)
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.ProfileEntry(ctx, p.ID, tr.ID)
+		if err != nil || got.Kind != carnet.ProfileTreatment || got.EndDate == nil || !got.EndDate.Equal(end) ||
+			string(got.Sealed) != "y" || got.AuthorID != "pro" || got.Label != "" {
+			t.Errorf("read back: %+v %v", got, err)
+		}
+		all, err := tx.ListProfileEntries(ctx, p.ID, "")
+		if err != nil || len(all) != 2 || all[0].ID != a.ID {
+			t.Errorf("list all: %v", err)
+		}
+		allergies, err := tx.ListProfileEntries(ctx, p.ID, carnet.ProfileAllergy)
+		if err != nil || len(allergies) != 1 || allergies[0].EndDate != nil {
+			t.Errorf("list allergies: %v %v", allergies, err)
+		}
+		return nil
+	})
+	a.Deleted, a.Sealed = true, []byte("z")
+	update(t, s, func(tx carnet.Tx) error { return tx.UpdateProfileEntry(ctx, a) })
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.ProfileEntry(ctx, p.ID, a.ID)
+		if err != nil || !got.Deleted || string(got.Sealed) != "z" {
+			t.Errorf("after update: %+v %v", got, err)
+		}
+		return nil
+	})
+}
+
+func testWishesAndSettings(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	view(t, s, func(tx carnet.Tx) error {
+		_, err := tx.Wishes(ctx, p.ID)
+		wantCode(t, err, carnet.ENOTFOUND)
+		st, err := tx.Settings(ctx, p.ID)
+		if err != nil || *st != carnet.DefaultSettings(p.ID) {
+			t.Errorf("default settings: %+v %v", st, err)
+		}
+		return nil
+	})
+	update(t, s, func(tx carnet.Tx) error {
+		return tx.PutWishes(ctx, &carnet.Wishes{PatientID: p.ID, Sealed: []byte("v1")})
+	})
+	update(t, s, func(tx carnet.Tx) error {
+		return tx.PutWishes(ctx, &carnet.Wishes{PatientID: p.ID, Sealed: []byte("v2")})
+	})
+	st := carnet.DefaultSettings(p.ID)
+	st.HideAll, st.BreakGlassAllowed, st.TreatingDoctorID, st.NotifyAction = true, false, "doc-1", "sms"
+	update(t, s, func(tx carnet.Tx) error { return tx.PutSettings(ctx, &st) })
+	st.AdministratorID = "admin-1"
+	update(t, s, func(tx carnet.Tx) error { return tx.PutSettings(ctx, &st) })
+	view(t, s, func(tx carnet.Tx) error {
+		w, err := tx.Wishes(ctx, p.ID)
+		if err != nil || string(w.Sealed) != "v2" || w.UpdatedAt.IsZero() {
+			t.Errorf("wishes: %+v %v", w, err)
+		}
+		got, err := tx.Settings(ctx, p.ID)
+		if err != nil || !got.HideAll || got.BreakGlassAllowed || !got.RegulationAllowed || got.TreatingDoctorID != "doc-1" ||
+			got.AdministratorID != "admin-1" || got.NotifyAction != "sms" || got.NotifyAccess != "email" {
+			t.Errorf("settings: %+v %v", got, err)
+		}
+		return nil
+	})
+}
+
+func testConsentsAndBlocks(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	exp := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	c1 := &carnet.Consent{ID: newID(), PatientID: p.ID, ProfessionalID: "pro-1", Kind: carnet.ConsentOral}
+	c2 := &carnet.Consent{ID: newID(), PatientID: p.ID, ProfessionalID: "pro-2", Kind: carnet.ConsentWritten,
+		Purpose: "soins", ExpiresAt: &exp, DeclaredAt: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)}
+	b1 := &carnet.Block{ID: newID(), PatientID: p.ID, ProfessionalID: "pro-3"}
+	b2 := &carnet.Block{ID: newID(), PatientID: p.ID, StructureID: "750000009"}
+	update(t, s, func(tx carnet.Tx) error {
+		for _, c := range []*carnet.Consent{c1, c2} {
+			if err := tx.CreateConsent(ctx, c); err != nil {
+				return err
+			}
+		}
+		for _, b := range []*carnet.Block{b1, b2} {
+			if err := tx.CreateBlock(ctx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	bad := &carnet.Block{ID: newID(), PatientID: p.ID}
+	wantCode(t, s.Update(ctx, func(tx carnet.Tx) error { return tx.CreateBlock(ctx, bad) }), carnet.EINVALID)
+	view(t, s, func(tx carnet.Tx) error {
+		all, err := tx.Consents(ctx, p.ID, "")
+		if err != nil || len(all) != 2 {
+			t.Fatalf("consents: %v %v", all, err)
+		}
+		one, err := tx.Consents(ctx, p.ID, "pro-2")
+		if err != nil || len(one) != 1 || one[0].Purpose != "soins" || one[0].ExpiresAt == nil || !one[0].ExpiresAt.Equal(exp) ||
+			!one[0].DeclaredAt.Equal(c2.DeclaredAt) || one[0].Kind != carnet.ConsentWritten || one[0].RevokedAt != nil {
+			t.Errorf("consent of pro-2: %+v %v", one, err)
+		}
+		blocks, err := tx.Blocks(ctx, p.ID)
+		if err != nil || len(blocks) != 2 {
+			t.Errorf("blocks: %v %v", blocks, err)
+		}
+		return nil
+	})
+	now := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	c1.RevokedAt, b1.RemovedAt = &now, &now
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.UpdateConsent(ctx, c1); err != nil {
+			return err
+		}
+		return tx.UpdateBlock(ctx, b1)
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		cs, _ := tx.Consents(ctx, p.ID, "pro-1")
+		if len(cs) != 1 || cs[0].RevokedAt == nil || !cs[0].RevokedAt.Equal(now) {
+			t.Errorf("revocation not saved: %+v", cs)
+		}
+		bs, _ := tx.Blocks(ctx, p.ID)
+		for _, b := range bs {
+			if b.ID == b1.ID && (b.RemovedAt == nil || !b.RemovedAt.Equal(now)) {
+				t.Errorf("unblock not saved: %+v", b)
+			}
+			if b.ID == b2.ID && (b.StructureID != "750000009" || b.ProfessionalID != "") {
+				t.Errorf("structure block: %+v", b)
+			}
+		}
+		return nil
+	})
+}
+
+func testDataKeys(t *testing.T, s carnet.Store) {
+	var pats []*carnet.Patient
+	for i := 0; i < 3; i++ {
+		pats = append(pats, createPatient(t, s))
+	}
+	update(t, s, func(tx carnet.Tx) error {
+		for i, p := range pats {
+			kek := "old"
+			if i == 2 {
+				kek = "new"
+			}
+			if err := tx.CreateDataKey(ctx, &carnet.DataKey{PatientID: p.ID, Wrapped: []byte("w" + p.ID), KEKID: kek}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	wantCode(t, s.Update(ctx, func(tx carnet.Tx) error {
+		return tx.CreateDataKey(ctx, &carnet.DataKey{PatientID: pats[0].ID, Wrapped: []byte("again"), KEKID: "old"})
+	}), carnet.ECONFLICT)
+	view(t, s, func(tx carnet.Tx) error {
+		k, err := tx.DataKey(ctx, pats[0].ID)
+		if err != nil || string(k.Wrapped) != "w"+pats[0].ID || k.KEKID != "old" || k.DestroyedAt != nil {
+			t.Errorf("data key: %+v %v", k, err)
+		}
+		todo, err := tx.DataKeysNotWrappedBy(ctx, "new", "", 10)
+		if err != nil || len(todo) != 2 {
+			t.Errorf("to rotate: %v %v", todo, err)
+		}
+		return nil
+	})
+	now := time.Now()
+	update(t, s, func(tx carnet.Tx) error {
+		k, err := tx.DataKey(ctx, pats[0].ID)
+		if err != nil {
+			return err
+		}
+		k.Wrapped, k.KEKID = []byte("rewrapped"), "new"
+		if err := tx.UpdateDataKey(ctx, k); err != nil {
+			return err
+		}
+		k2, err := tx.DataKey(ctx, pats[1].ID)
+		if err != nil {
+			return err
+		}
+		k2.DestroyedAt = &now
+		return tx.UpdateDataKey(ctx, k2)
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		k, _ := tx.DataKey(ctx, pats[1].ID)
+		if k.DestroyedAt == nil || len(k.Wrapped) != 0 {
+			t.Errorf("destroyed key still holds bytes: %+v", k)
+		}
+		todo, err := tx.DataKeysNotWrappedBy(ctx, "new", "", 10)
+		if err != nil || len(todo) != 0 {
+			t.Errorf("after rotation and destruction, to rotate: %v %v", todo, err)
+		}
+		return nil
+	})
+}
+
+func auditEvent(patientID string, head carnet.AuditHead, action string) *carnet.AuditEvent {
+	e := &carnet.AuditEvent{ID: newID(), PatientID: patientID, Time: time.Now().UTC().Truncate(time.Microsecond),
+		ActorKind: carnet.ActorProfessional, ActorID: "pro-1", ActorName: "Dr Paul Martin", ActorProfession: "10",
+		Action: action, TargetType: "document", TargetID: "doc-1", Mode: carnet.ModeNormal, Decision: carnet.DecisionAllow,
+		Reason: "grid", RequestID: "req-1"}
+	e.Seq = head.Seq + 1
+	e.PrevHash = head.Hash
+	if e.PrevHash == nil {
+		e.PrevHash = make([]byte, 32)
+	}
+	e.Hash = []byte(fmt.Sprintf("hash-%d-%s", e.Seq, e.ID))
+	return e
+}
+
+func appendEvent(tx carnet.Tx, patientID, action string) error {
+	head, err := tx.AuditHead(ctx, patientID)
+	if err != nil {
+		return err
+	}
+	return tx.AppendAudit(ctx, auditEvent(patientID, head, action))
+}
+
+func testAudit(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	view(t, s, func(tx carnet.Tx) error {
+		h, err := tx.AuditHead(ctx, p.ID)
+		if err != nil || h.Seq != 0 || h.Hash != nil {
+			t.Errorf("empty head: %+v %v", h, err)
+		}
+		return nil
+	})
+	for i, action := range []string{"document.read", "document.list", "document.read"} {
+		update(t, s, func(tx carnet.Tx) error {
+			head, err := tx.AuditHead(ctx, p.ID)
+			if err != nil {
+				return err
+			}
+			if head.Seq != int64(i) {
+				t.Errorf("head seq %d, want %d", head.Seq, i)
+			}
+			return tx.AppendAudit(ctx, auditEvent(p.ID, head, action))
+		})
+	}
+	// A stale head is refused.
+	err := s.Update(ctx, func(tx carnet.Tx) error {
+		return tx.AppendAudit(ctx, auditEvent(p.ID, carnet.AuditHead{Seq: 1, Hash: []byte("x")}, "x"))
+	})
+	if code := carnet.ErrorCode(err); code != carnet.ECONFLICT {
+		t.Errorf("stale head: %v", err)
+	}
+	view(t, s, func(tx carnet.Tx) error {
+		evs, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID})
+		if err != nil || len(evs) != 3 {
+			t.Fatalf("list: %v %v", evs, err)
+		}
+		for i, e := range evs {
+			if e.Seq != int64(i+1) || (i > 0 && !bytes.Equal(e.PrevHash, evs[i-1].Hash)) {
+				t.Errorf("chain broken at %d: %+v", i, e)
+			}
+		}
+		e := evs[0]
+		if e.ActorName != "Dr Paul Martin" || e.ActorProfession != "10" || e.Mode != carnet.ModeNormal || e.Reason != "grid" ||
+			e.RequestID != "req-1" || e.TargetID != "doc-1" || e.Time.IsZero() {
+			t.Errorf("fields: %+v", e)
+		}
+		reads, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID, Action: "document.read"})
+		if len(reads) != 2 {
+			t.Errorf("by action: %d", len(reads))
+		}
+		desc, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID, Desc: true, Limit: 1})
+		if len(desc) != 1 || desc[0].Seq != 3 {
+			t.Errorf("newest: %+v", desc)
+		}
+		after, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID, AfterSeq: 2})
+		if len(after) != 1 || after[0].Seq != 3 {
+			t.Errorf("after seq: %+v", after)
+		}
+		head, _ := tx.AuditHead(ctx, p.ID)
+		if head.Seq != 3 || !bytes.Equal(head.Hash, evs[2].Hash) {
+			t.Errorf("head: %+v", head)
+		}
+		pats, err := tx.AuditPatients(ctx, "", 10)
+		if err != nil || len(pats) != 1 || pats[0] != p.ID {
+			t.Errorf("audit patients: %v %v", pats, err)
+		}
+		return nil
+	})
+}
+
+// testAuditConcurrent appends from many goroutines to one chain: every append must land at its
+// own seq with no gap and no duplicate.
+func testAuditConcurrent(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	const workers, each = 8, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				errs <- s.Update(ctx, func(tx carnet.Tx) error { return appendEvent(tx, p.ID, "document.read") })
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent append: %v", err)
+		}
+	}
+	view(t, s, func(tx carnet.Tx) error {
+		evs, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID})
+		if err != nil || len(evs) != workers*each {
+			t.Fatalf("events: %d %v", len(evs), err)
+		}
+		for i, e := range evs {
+			if e.Seq != int64(i+1) || (i > 0 && !bytes.Equal(e.PrevHash, evs[i-1].Hash)) {
+				t.Fatalf("chain broken at %d", i)
+			}
+		}
+		return nil
+	})
+}
+
+func testCheckpoints(t *testing.T, s carnet.Store) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	update(t, s, func(tx carnet.Tx) error {
+		for i := 0; i < 3; i++ {
+			if err := tx.CreateCheckpoint(ctx, &carnet.CheckpointRecord{ID: newID(), Time: t0.Add(time.Duration(i) * time.Hour), Body: []byte{byte(i)}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		cps, err := tx.Checkpoints(ctx, t0, 10)
+		if err != nil || len(cps) != 2 || cps[0].Body[0] != 1 || !cps[1].Time.Equal(t0.Add(2*time.Hour)) {
+			t.Errorf("checkpoints: %+v %v", cps, err)
+		}
+		return nil
+	})
+}
+
+func newMessage(patientID, key string) *carnet.OutboxMessage {
+	return &carnet.OutboxMessage{ID: newID(), PatientID: patientID, Kind: "first_access", Channel: "email",
+		Recipient: "marie@example.org", Subject: "Nouvel accès", Body: "Un professionnel a consulté votre profil.", IdempotencyKey: key}
+}
+
+func testOutbox(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	m := newMessage(p.ID, "k1")
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.EnqueueOutbox(ctx, m); err != nil {
+			return err
+		}
+		// The same key again is ignored.
+		return tx.EnqueueOutbox(ctx, newMessage(p.ID, "k1"))
+	})
+	later := newMessage(p.ID, "k2")
+	later.NextAttemptAt = time.Now().Add(time.Hour)
+	update(t, s, func(tx carnet.Tx) error { return tx.EnqueueOutbox(ctx, later) })
+	var claimed []*carnet.OutboxMessage
+	update(t, s, func(tx carnet.Tx) error {
+		var err error
+		claimed, err = tx.ClaimOutbox(ctx, 10, tx.Now().Add(time.Minute))
+		return err
+	})
+	if len(claimed) != 1 || claimed[0].ID != m.ID || claimed[0].Body != m.Body || claimed[0].Status != carnet.OutboxPending {
+		t.Fatalf("claimed: %+v", claimed)
+	}
+	// Leased: a second claim gets nothing.
+	update(t, s, func(tx carnet.Tx) error {
+		again, err := tx.ClaimOutbox(ctx, 10, tx.Now().Add(time.Minute))
+		if len(again) != 0 {
+			t.Errorf("claimed twice: %+v", again)
+		}
+		return err
+	})
+	sent := time.Now().UTC().Truncate(time.Microsecond)
+	c := claimed[0]
+	c.Status, c.Attempts, c.SentAt = carnet.OutboxSent, 1, &sent
+	update(t, s, func(tx carnet.Tx) error { return tx.UpdateOutbox(ctx, c) })
+	view(t, s, func(tx carnet.Tx) error {
+		all, err := tx.ListOutbox(ctx, p.ID)
+		if err != nil || len(all) != 2 {
+			t.Fatalf("list: %v %v", all, err)
+		}
+		if all[0].Status != carnet.OutboxSent || all[0].Attempts != 1 || all[0].SentAt == nil || !all[0].SentAt.Equal(sent) {
+			t.Errorf("sent state: %+v", all[0])
+		}
+		return nil
+	})
+}
+
+// testOutboxConcurrentClaims: workers claiming at once never get the same message.
+func testOutboxConcurrentClaims(t *testing.T, s carnet.Store) {
+	const n = 60
+	update(t, s, func(tx carnet.Tx) error {
+		for i := 0; i < n; i++ {
+			if err := tx.EnqueueOutbox(ctx, newMessage("", fmt.Sprintf("key-%d", i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var mu sync.Mutex
+	seen := map[string]int{}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				var got []*carnet.OutboxMessage
+				err := s.Update(ctx, func(tx carnet.Tx) error {
+					var err error
+					got, err = tx.ClaimOutbox(ctx, 5, tx.Now().Add(time.Hour))
+					return err
+				})
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, m := range got {
+					seen[m.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != n {
+		t.Errorf("claimed %d distinct messages, want %d", len(seen), n)
+	}
+	for id, c := range seen {
+		if c != 1 {
+			t.Errorf("message %s claimed %d times", id, c)
+		}
+	}
+}
+
+func testMeta(t *testing.T, s carnet.Store) {
+	view(t, s, func(tx carnet.Tx) error {
+		_, err := tx.Meta(ctx, "k")
+		wantCode(t, err, carnet.ENOTFOUND)
+		return nil
+	})
+	update(t, s, func(tx carnet.Tx) error { return tx.PutMeta(ctx, "k", []byte("v1")) })
+	update(t, s, func(tx carnet.Tx) error { return tx.PutMeta(ctx, "k", []byte("v2")) })
+	view(t, s, func(tx carnet.Tx) error {
+		v, err := tx.Meta(ctx, "k")
+		if err != nil || string(v) != "v2" {
+			t.Errorf("meta: %q %v", v, err)
+		}
+		return nil
+	})
+}
+
+// testRollback: an error returned by fn undoes every write of the transaction, across tables.
+func testRollback(t *testing.T, s carnet.Store) {
+	p := NewPatient(9)
+	boom := errors.New("boom")
+	var docID string
+	err := s.Update(ctx, func(tx carnet.Tx) error {
+		if err := tx.CreatePatient(ctx, p); err != nil {
+			return err
+		}
+		d := NewDocument(p.ID, "11488-4", 1)
+		docID = d.ID
+		if err := tx.CreateDocument(ctx, d); err != nil {
+			return err
+		}
+		if err := appendEvent(tx, p.ID, "document.deposit"); err != nil {
+			return err
+		}
+		if err := tx.EnqueueOutbox(ctx, newMessage(p.ID, "rollback-key")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want the function's error", err)
+	}
+	view(t, s, func(tx carnet.Tx) error {
+		_, err := tx.Patient(ctx, p.ID)
+		wantCode(t, err, carnet.ENOTFOUND)
+		_, err = tx.PatientByNIRIndex(ctx, p.NIRIndex)
+		wantCode(t, err, carnet.ENOTFOUND)
+		_, err = tx.Document(ctx, p.ID, docID)
+		wantCode(t, err, carnet.ENOTFOUND)
+		evs, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID})
+		msgs, _ := tx.ListOutbox(ctx, p.ID)
+		if len(evs) != 0 || len(msgs) != 0 {
+			t.Errorf("rolled-back audit/outbox rows remain: %d %d", len(evs), len(msgs))
+		}
+		return nil
+	})
+	// A failing statement inside the transaction (a conflict) also rolls back earlier writes.
+	q := NewPatient(10)
+	err = s.Update(ctx, func(tx carnet.Tx) error {
+		if err := tx.CreatePatient(ctx, q); err != nil {
+			return err
+		}
+		return tx.CreatePatient(ctx, q)
+	})
+	wantCode(t, err, carnet.ECONFLICT)
+	view(t, s, func(tx carnet.Tx) error {
+		_, err := tx.Patient(ctx, q.ID)
+		wantCode(t, err, carnet.ENOTFOUND)
+		return nil
+	})
+	// A panic in fn rolls back too and is not swallowed.
+	r := NewPatient(11)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("panic swallowed")
+			}
+		}()
+		s.Update(ctx, func(tx carnet.Tx) error {
+			if err := tx.CreatePatient(ctx, r); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	view(t, s, func(tx carnet.Tx) error {
+		_, err := tx.Patient(ctx, r.ID)
+		wantCode(t, err, carnet.ENOTFOUND)
+		return nil
+	})
+}
+
+func testReadOnly(t *testing.T, s carnet.Store) {
+	err := s.View(ctx, func(tx carnet.Tx) error { return tx.CreatePatient(ctx, NewPatient(12)) })
+	if err == nil {
+		t.Fatal("write inside View succeeded")
+	}
+	view(t, s, func(tx carnet.Tx) error {
+		ps, err := tx.ListPatients(ctx, carnet.PatientFilter{})
+		if err != nil || len(ps) != 0 {
+			t.Errorf("a write leaked from View: %v %v", ps, err)
+		}
+		return nil
+	})
+}
+
+// testConcurrentWriters: many goroutines write distinct patients with documents at once; every
+// write lands, and a reader sees consistent transactions.
+func testConcurrentWriters(t *testing.T, s carnet.Store) {
+	const workers, each = 8, 15
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				p := NewPatient(w*1000 + i)
+				errs <- s.Update(ctx, func(tx carnet.Tx) error {
+					if err := tx.CreatePatient(ctx, p); err != nil {
+						return err
+					}
+					for j := 0; j < 2; j++ {
+						if err := tx.CreateDocument(ctx, NewDocument(p.ID, "11488-4", j+1)); err != nil {
+							return err
+						}
+					}
+					return appendEvent(tx, p.ID, "document.deposit")
+				})
+			}
+		}(w)
+	}
+	// A concurrent reader never sees a patient without its two documents.
+	stop := make(chan struct{})
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			err := s.View(ctx, func(tx carnet.Tx) error {
+				ps, err := tx.ListPatients(ctx, carnet.PatientFilter{Limit: 1000})
+				if err != nil {
+					return err
+				}
+				for _, p := range ps {
+					docs, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: p.ID})
+					if err != nil {
+						return err
+					}
+					if len(docs) != 2 {
+						return fmt.Errorf("patient %s seen with %d documents", p.ID, len(docs))
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Errorf("reader: %v", err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-readerDone
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("writer: %v", err)
+		}
+	}
+	view(t, s, func(tx carnet.Tx) error {
+		ps, err := tx.ListPatients(ctx, carnet.PatientFilter{Limit: 1000})
+		if err != nil || len(ps) != workers*each {
+			t.Errorf("patients: %d %v", len(ps), err)
+		}
+		return nil
+	})
+}

@@ -46,6 +46,13 @@ type Actor struct {
 	StructureName string
 	Scopes        []string // apps
 	RequestID     string
+	// The emergency session of a professional, as the authentication layer carries it: the mode,
+	// the reason given when entering it and when it started. ModeNormal (or "") otherwise.
+	Mode       AccessMode
+	ModeReason string
+	ModeSince  time.Time
+	// OnBehalfOf is the patient a legal representative acts for.
+	OnBehalfOf string
 }
 
 // ConsentKind is how the patient gave consent to a professional.

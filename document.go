@@ -1,6 +1,7 @@
 package carnet
 
 import (
+	"bytes"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -116,4 +117,32 @@ func (d *Document) Validate() error {
 		v.add("empreinte SHA-256 manquante")
 	}
 	return v.err("document")
+}
+
+// CheckContent verifies that a body's bytes match its declared media type, so that a file
+// declared as a PDF is a PDF. It also rejects empty bodies.
+func CheckContent(mediaType string, body []byte) error {
+	if len(body) == 0 {
+		return Errorf(EINVALID, "contenu vide")
+	}
+	ok := false
+	switch mediaType {
+	case "application/pdf":
+		ok = bytes.HasPrefix(body, []byte("%PDF-"))
+	case "image/png":
+		ok = bytes.HasPrefix(body, []byte("\x89PNG\r\n\x1a\n"))
+	case "image/jpeg":
+		ok = bytes.HasPrefix(body, []byte{0xff, 0xd8, 0xff})
+	case "text/xml", "application/xml":
+		trimmed := bytes.TrimLeft(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), " \t\r\n")
+		ok = bytes.HasPrefix(trimmed, []byte("<")) && utf8.Valid(body)
+	case "text/plain":
+		ok = utf8.Valid(body) && !bytes.ContainsRune(body, 0)
+	default:
+		return Errorf(EINVALID, "format non pris en charge : %q", mediaType)
+	}
+	if !ok {
+		return Errorf(EINVALID, "le contenu ne correspond pas au format déclaré (%s)", mediaType)
+	}
+	return nil
 }

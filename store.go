@@ -130,6 +130,9 @@ type Tx interface {
 	UpdateOutbox(ctx context.Context, m *OutboxMessage) error
 	ListOutbox(ctx context.Context, patientID string) ([]*OutboxMessage, error)
 
+	// Counts returns how many patients, professionals and documents there are.
+	Counts(ctx context.Context) (Counts, error)
+
 	// Meta reads a system value (ENOTFOUND if unset); PutMeta writes it.
 	Meta(ctx context.Context, key string) ([]byte, error)
 	PutMeta(ctx context.Context, key string, value []byte) error
@@ -141,4 +144,11 @@ type BlobStore interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64) error
 	Get(ctx context.Context, key string) ([]byte, error)
 	Delete(ctx context.Context, key string) error
+}
+
+// Counts are aggregate figures with no personal data.
+type Counts struct {
+	Patients      int64
+	Professionals int64
+	Documents     int64
 }

@@ -287,3 +287,11 @@ func (tx *Tx) PutMeta(ctx context.Context, key string, value []byte) error {
 
 var _ carnet.Tx = (*Tx)(nil)
 var _ carnet.Store = (*DB)(nil)
+
+// Counts returns aggregate counts.
+func (tx *Tx) Counts(ctx context.Context) (carnet.Counts, error) {
+	var c carnet.Counts
+	err := tx.queryRow(ctx, `SELECT (SELECT count(*) FROM patients), (SELECT count(*) FROM professionals),
+		(SELECT count(*) FROM documents)`).Scan(&c.Patients, &c.Professionals, &c.Documents)
+	return c, tx.db.wrap("store.Counts", err)
+}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"runtime"
 
 	"github.com/carnet-sante/carnet"
@@ -46,6 +47,13 @@ type Options struct {
 // store. It fails if the file's schema is newer than this binary knows.
 func Open(ctx context.Context, path string, o Options) (*sqldb.DB, error) {
 	const op = "sqlite.Open"
+	// The file holds health data: readable by its owner only (SQLite gives the -wal and -shm
+	// files the same mode).
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err != nil {
+		return nil, carnet.WrapErr(op, carnet.EUNAVAILABLE, err)
+	} else {
+		f.Close()
+	}
 	write, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, carnet.WrapErr(op, carnet.EUNAVAILABLE, err)

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/carnet-sante/carnet/internal/httpapi"
+	"github.com/carnet-sante/carnet/internal/service"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// decisionMetrics counts the policy's decisions.
+type decisionMetrics struct{ c *prometheus.CounterVec }
+
+func (m decisionMetrics) Decision(action string, allowed bool) {
+	outcome := "deny"
+	if allowed {
+		outcome = "allow"
+	}
+	m.c.WithLabelValues(action, outcome).Inc()
+}
+
+func (e *env) serve(ctx context.Context, args []string, demo bool) error {
+	fs := e.flags("serve")
+	addr := fs.String("addr", "127.0.0.1:8080", "adresse d'écoute")
+	data := fs.String("data", "", "dossier des données (défaut $CARNET_DATA ou ./carnet-data)")
+	fs.BoolVar(&demo, "demo", demo, "charger le monde de démonstration")
+	baseURL := fs.String("base-url", "", "adresse publique du service (liens des notifications)")
+	maxBody := fs.Int64("max-body", 20<<20, "taille maximale d'un document en octets")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "carnet_policy_decisions_total", Help: "Access decisions by action and outcome.",
+	}, []string{"action", "outcome"})
+	reg.MustRegister(decisions)
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("écoute sur %s : %w", *addr, err)
+	}
+	defer ln.Close()
+	if *baseURL == "" {
+		*baseURL = "http://" + ln.Addr().String()
+	}
+	a, err := e.open(ctx, e.dataDir(*data), service.Config{BaseURL: *baseURL, MaxBodySize: *maxBody}, decisionMetrics{decisions})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if demo {
+		if err := loadDemo(ctx, a.svc, e.log); err != nil {
+			return fmt.Errorf("monde de démonstration : %w", err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           httpapi.NewServer(httpapi.Deps{Service: a.svc, Ready: a.store.Ping, Logger: e.log, Registry: reg, Version: version}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	e.log.Info("carnet serving", "addr", ln.Addr().String(), "data", a.dataDir, "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

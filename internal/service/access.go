@@ -1,0 +1,156 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/audit"
+	"github.com/carnet-sante/carnet/internal/keys"
+	"github.com/carnet-sante/carnet/internal/policy"
+)
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// subject is what a decision about one patient needs, loaded in the decision's transaction.
+type subject struct {
+	patient  *carnet.Patient
+	settings *carnet.PatientSettings
+	consents []*carnet.Consent // the acting professional's
+	blocks   []*carnet.Block
+	pro      *carnet.Professional // the acting professional's directory record
+	accessed bool                 // the actor accessed this record before (an allowed event exists)
+}
+
+// load reads the patient and, for a professional, what the policy needs about them.
+func (s *Service) load(ctx context.Context, tx carnet.Tx, actor carnet.Actor, patientID string) (*subject, error) {
+	p, err := tx.Patient(ctx, patientID)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	sub := &subject{patient: p}
+	if sub.settings, err = tx.Settings(ctx, patientID); err != nil {
+		return nil, err
+	}
+	if actor.Kind == carnet.ActorProfessional || actor.Kind == carnet.ActorRegulator {
+		if sub.pro, err = tx.Professional(ctx, actor.ID); err != nil && carnet.ErrorCode(err) != carnet.ENOTFOUND {
+			return nil, err
+		}
+		if sub.consents, err = tx.Consents(ctx, patientID, actor.ID); err != nil {
+			return nil, err
+		}
+		if sub.blocks, err = tx.Blocks(ctx, patientID); err != nil {
+			return nil, err
+		}
+		prior, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: patientID, ActorID: actor.ID, Limit: 1})
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range prior {
+			sub.accessed = sub.accessed || e.Decision == carnet.DecisionAllow
+		}
+	}
+	return sub, nil
+}
+
+// notFound hides whether a patient exists from callers that may not know it.
+func notFound(err error) error {
+	if carnet.ErrorCode(err) == carnet.ENOTFOUND {
+		return carnet.Errorf(carnet.ENOTFOUND, "espace santé introuvable")
+	}
+	return err
+}
+
+// event builds the audit event of an action by actor on the subject.
+func (s *Service) event(tx carnet.Tx, actor carnet.Actor, patientID, action, targetType, targetID string, allow bool, reason string) *carnet.AuditEvent {
+	e := &carnet.AuditEvent{
+		ID: s.newID(), PatientID: patientID, Time: tx.Now(),
+		ActorKind: actor.Kind, ActorID: actor.ID, ActorName: actor.Name, ActorProfession: actor.Profession,
+		ActorStructure: actor.StructureName, OnBehalfOf: actor.OnBehalfOf,
+		Action: action, TargetType: targetType, TargetID: targetID,
+		Mode: actor.Mode, Decision: carnet.DecisionDeny, Reason: reason, RequestID: actor.RequestID,
+	}
+	if e.Mode == "" {
+		e.Mode = carnet.ModeNormal
+	}
+	if allow {
+		e.Decision = carnet.DecisionAllow
+	}
+	if e.Mode != carnet.ModeNormal && actor.ModeReason != "" {
+		e.Reason += " ; motif : " + actor.ModeReason
+	}
+	return e
+}
+
+// appendEvent links e to its patient's chain and stores it. If it fails, the caller's
+// transaction fails with it: no action without its audit event.
+func (s *Service) appendEvent(ctx context.Context, tx carnet.Tx, e *carnet.AuditEvent) error {
+	head, err := tx.AuditHead(ctx, e.PatientID)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	audit.Link(e, head)
+	if err := tx.AppendAudit(ctx, e); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
+
+// decided runs one access: it decides, records the event (allowed or denied) in tx, and, when
+// allowed, runs do in the same transaction. A denial is returned through denied so that the
+// caller commits the transaction (keeping the denied event) and then returns the denial.
+func (s *Service) decided(ctx context.Context, tx carnet.Tx, actor carnet.Actor, sub *subject, action policy.Action,
+	doc *carnet.Document, targetType, targetID string, denied *error, do func() error) error {
+	d := s.decide(actor, sub, action, doc, tx)
+	if s.metrics != nil {
+		s.metrics.Decision(action.String(), d.Allow)
+	}
+	e := s.event(tx, actor, sub.patient.ID, action.String(), targetType, targetID, d.Allow, reasonText(d))
+	if err := s.appendEvent(ctx, tx, e); err != nil {
+		return err
+	}
+	if !d.Allow {
+		*denied = s.denial(actor, sub, action, doc, d)
+		return nil
+	}
+	if err := s.notify(ctx, tx, actor, sub, e); err != nil {
+		return err
+	}
+	if do == nil {
+		return nil
+	}
+	return do()
+}
+
+// dataKey returns the patient's data key, unwrapped.
+func (s *Service) dataKey(ctx context.Context, tx carnet.Tx, patientID string) ([]byte, error) {
+	k, err := tx.DataKey(ctx, patientID)
+	if err != nil {
+		if carnet.ErrorCode(err) == carnet.ENOTFOUND {
+			return nil, carnet.Errorf(carnet.EKEY, "clé de données du patient introuvable")
+		}
+		return nil, err
+	}
+	if k.DestroyedAt != nil {
+		return nil, carnet.Errorf(carnet.EKEY, "les données de cet espace santé ont été détruites")
+	}
+	return s.ring.Unwrap(k.Wrapped, k.KEKID, patientID)
+}
+
+func (s *Service) seal(key []byte, kind, patientID, recordID string, plaintext []byte) ([]byte, error) {
+	return keys.Seal(key, plaintext, keys.AAD(kind, patientID, recordID))
+}
+
+func (s *Service) open(key []byte, kind, patientID, recordID string, sealed []byte) ([]byte, error) {
+	return keys.Open(key, sealed, keys.AAD(kind, patientID, recordID))
+}
+
+// Kinds of sealed values (bound into their additional data).
+const (
+	sealNIR     = "nir"
+	sealTitle   = "document-title"
+	sealBody    = "document-body"
+	sealProfile = "profile"
+	sealWishes  = "wishes"
+)

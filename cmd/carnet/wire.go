@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/blob/fs"
@@ -62,7 +63,17 @@ func (e *env) openBlobs(ctx context.Context, dataDir string) (carnet.BlobStore, 
 		return s3.Open(ctx, s3.Config{Endpoint: ep, AccessKey: e.getenv("CARNET_S3_ACCESS_KEY"),
 			SecretKey: e.getenv("CARNET_S3_SECRET_KEY"), Bucket: bucket, UseTLS: strings.EqualFold(e.getenv("CARNET_S3_TLS"), "true")})
 	}
-	return fs.Open(filepath.Join(dataDir, "blobs"))
+	st, err := fs.Open(filepath.Join(dataDir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	// Temp files left by a crash mid-put are never referenced: clear the old ones.
+	if n, err := st.RemoveTemp(ctx, time.Hour); err != nil {
+		e.log.Warn("blob temp clean-up failed", "err", err)
+	} else if n > 0 {
+		e.log.Info("blob temp files removed", "count", n)
+	}
+	return st, nil
 }
 
 func (e *env) keySource(dataDir string) keys.Source {

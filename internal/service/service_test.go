@@ -38,12 +38,12 @@ type world struct {
 
 type engine struct {
 	name string
-	open func(t *testing.T) (carnet.Store, string)
+	open func(t testing.TB) (carnet.Store, string)
 }
 
 func engines() []engine {
 	return []engine{
-		{"sqlite", func(t *testing.T) (carnet.Store, string) {
+		{"sqlite", func(t testing.TB) (carnet.Store, string) {
 			path := filepath.Join(t.TempDir(), "carnet.db")
 			st, err := sqlite.Open(ctx, path, sqlite.Options{})
 			if err != nil {
@@ -51,7 +51,7 @@ func engines() []engine {
 			}
 			return st, path
 		}},
-		{"postgres", func(t *testing.T) (carnet.Store, string) {
+		{"postgres", func(t testing.TB) (carnet.Store, string) {
 			st, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -71,7 +71,7 @@ func forEachEngine(t *testing.T, fn func(t *testing.T, w *world)) {
 	}
 }
 
-func newWorld(t *testing.T, st carnet.Store, dbPath string) *world {
+func newWorld(t testing.TB, st carnet.Store, dbPath string) *world {
 	t.Helper()
 	t.Cleanup(func() { st.Close() })
 	mk, _ := keys.GenerateMasterKey()
@@ -100,7 +100,7 @@ func newWorld(t *testing.T, st carnet.Store, dbPath string) *world {
 	return w
 }
 
-func (w *world) professional(t *testing.T, rpps, profession, specialty, name string) carnet.Actor {
+func (w *world) professional(t testing.TB, rpps, profession, specialty, name string) carnet.Actor {
 	t.Helper()
 	p, _, err := w.svc.UpsertProfessional(ctx, operator, &carnet.Professional{RPPS: rpps, Profession: carnet.Profession(profession),
 		Specialty: specialty, Civility: "Dr", FamilyName: name, GivenName: "Alex", Active: true})

@@ -19,3 +19,13 @@ func TestConformance(t *testing.T) {
 		return db
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) carnet.Store {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(b), postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
+}

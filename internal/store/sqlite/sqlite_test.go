@@ -41,3 +41,13 @@ func TestRefusesNewerSchema(t *testing.T) {
 		t.Errorf("message does not name the version: %q", msg)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) carnet.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "carnet.db"), sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -954,3 +955,76 @@ func testConcurrentWriters(t *testing.T, s carnet.Store) {
 		return nil
 	})
 }
+
+// OpenB returns a fresh store for a benchmark.
+type OpenB func(b *testing.B) carnet.Store
+
+// Bench measures store writes: one transaction creating a document's metadata with its audit
+// event, serially and from 8 goroutines.
+func Bench(b *testing.B, open OpenB) {
+	setup := func(b *testing.B) (carnet.Store, *carnet.Patient) {
+		s := open(b)
+		b.Cleanup(func() { s.Close() })
+		p := NewPatient(0)
+		if err := s.Update(ctx, func(tx carnet.Tx) error { return tx.CreatePatient(ctx, p) }); err != nil {
+			b.Fatal(err)
+		}
+		return s, p
+	}
+	write := func(s carnet.Store, p *carnet.Patient) error {
+		return s.Update(ctx, func(tx carnet.Tx) error {
+			if err := tx.CreateDocument(ctx, NewDocument(p.ID, "11488-4", 1)); err != nil {
+				return err
+			}
+			return appendEvent(tx, p.ID, "document.deposit")
+		})
+	}
+	b.Run("DocumentWithAudit", func(b *testing.B) {
+		s, p := setup(b)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := write(s, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("DocumentWithAuditParallel8", func(b *testing.B) {
+		s, _ := setup(b)
+		// Eight writers on eight patients: on SQLite they queue on the one writer, on PostgreSQL
+		// they run side by side.
+		pats := make(chan *carnet.Patient, 8)
+		for i := 0; i < 8; i++ {
+			p := NewPatient(i + 1)
+			if err := s.Update(ctx, func(tx carnet.Tx) error { return tx.CreatePatient(ctx, p) }); err != nil {
+				b.Fatal(err)
+			}
+			pats <- p
+		}
+		b.SetParallelism(8 / max(1, runtimeProcs()))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			p := <-pats
+			for pb.Next() {
+				if err := write(s, p); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+	b.Run("ReadDocument", func(b *testing.B) {
+		s, p := setup(b)
+		d := NewDocument(p.ID, "11488-4", 1)
+		if err := s.Update(ctx, func(tx carnet.Tx) error { return tx.CreateDocument(ctx, d) }); err != nil {
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if err := s.View(ctx, func(tx carnet.Tx) error { _, err := tx.Document(ctx, p.ID, d.ID); return err }); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

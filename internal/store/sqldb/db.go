@@ -41,7 +41,8 @@ type DB struct {
 	read    *sql.DB
 	dialect Dialect
 	now     func() time.Time
-	queries sync.Map // '?' query → dialect query
+	queries sync.Map        // '?' query → dialect query
+	group   *groupCommitter // nil: one database transaction per Update
 }
 
 // Option configures a DB.
@@ -56,6 +57,7 @@ func New(write, read *sql.DB, d Dialect, opts ...Option) *DB {
 	for _, o := range opts {
 		o(db)
 	}
+	db.startGroup()
 	return db
 }
 
@@ -64,6 +66,7 @@ func (db *DB) WriteDB() *sql.DB { return db.write }
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stopGroup()
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
@@ -88,6 +91,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // (deadlock, serialization failure) is run again, up to three times: fn must not have effects
 // outside the transaction that a second run would repeat.
 func (db *DB) Update(ctx context.Context, fn func(carnet.Tx) error) error {
+	if db.group != nil {
+		return db.groupUpdate(ctx, fn)
+	}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		err = db.run(ctx, db.write, false, fn)

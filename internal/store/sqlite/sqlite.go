@@ -41,6 +41,9 @@ var Dialect = sqldb.Dialect{
 type Options struct {
 	Logger *slog.Logger
 	Store  []sqldb.Option
+	// NoGroupCommit gives every Update its own database transaction and fsync, instead of
+	// batching concurrent ones (sqldb.WithGroupCommit).
+	NoGroupCommit bool
 }
 
 // Open opens (creating if needed) the database file at path, applies migrations, and returns the
@@ -77,6 +80,9 @@ func Open(ctx context.Context, path string, o Options) (*sqldb.DB, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
+	if !o.NoGroupCommit {
+		o.Store = append([]sqldb.Option{sqldb.WithGroupCommit(256)}, o.Store...)
+	}
 	return sqldb.New(write, read, Dialect, o.Store...), nil
 }
 

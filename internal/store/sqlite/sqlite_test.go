@@ -12,13 +12,20 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) carnet.Store {
-		db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "carnet.db"), sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	})
+	for _, mode := range []struct {
+		name    string
+		noGroup bool
+	}{{"GroupCommit", false}, {"OneTxPerUpdate", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) carnet.Store {
+				db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "carnet.db"), sqlite.Options{NoGroupCommit: mode.noGroup})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db
+			})
+		})
+	}
 }
 
 // TestRefusesNewerSchema: a database migrated by a newer carnet is not opened by this one.
@@ -43,11 +50,18 @@ func TestRefusesNewerSchema(t *testing.T) {
 }
 
 func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) carnet.Store {
-		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "carnet.db"), sqlite.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return db
-	})
+	for _, mode := range []struct {
+		name    string
+		noGroup bool
+	}{{"GroupCommit", false}, {"OneTxPerUpdate", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			storetest.Bench(b, func(b *testing.B) carnet.Store {
+				db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "carnet.db"), sqlite.Options{NoGroupCommit: mode.noGroup})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return db
+			})
+		})
+	}
 }

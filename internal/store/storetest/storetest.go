@@ -42,6 +42,7 @@ func Run(t *testing.T, open Open) {
 		{"Rollback", testRollback},
 		{"ReadOnlyView", testReadOnly},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"ConcurrentMixedOutcomes", testConcurrentMixed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1028,3 +1029,56 @@ func Bench(b *testing.B, open OpenB) {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// testConcurrentMixed: concurrent transactions, half of which fail after writing, half of which
+// panic or succeed. Each one's fate is its own, even when a store runs them in one batch.
+func testConcurrentMixed(t *testing.T, s carnet.Store) {
+	const n = 48
+	pats := make([]*carnet.Patient, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		pats[i] = NewPatient(i)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					errs[i] = fmt.Errorf("panic: %v", v)
+				}
+			}()
+			errs[i] = s.Update(ctx, func(tx carnet.Tx) error {
+				if err := tx.CreatePatient(ctx, pats[i]); err != nil {
+					return err
+				}
+				if err := appendEvent(tx, pats[i].ID, "patient.create"); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return fmt.Errorf("refused %d", i)
+				case 2:
+					if i%2 == 0 {
+						panic(fmt.Sprintf("boom %d", i))
+					}
+				}
+				return nil
+			})
+		}(i)
+	}
+	wg.Wait()
+	view(t, s, func(tx carnet.Tx) error {
+		for i, p := range pats {
+			_, err := tx.Patient(ctx, p.ID)
+			evs, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID})
+			shouldExist := i%3 == 0 || (i%3 == 2 && i%2 == 1)
+			if shouldExist && (err != nil || errs[i] != nil || len(evs) != 1) {
+				t.Errorf("transaction %d should have committed: %v / %v / %d events", i, err, errs[i], len(evs))
+			}
+			if !shouldExist && (err == nil || errs[i] == nil || len(evs) != 0) {
+				t.Errorf("transaction %d should have rolled back: %v / %v / %d events", i, err, errs[i], len(evs))
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,223 @@
+package service_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/service"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func canRead(t *testing.T, w *world, a carnet.Actor, d *carnet.Document) bool {
+	t.Helper()
+	_, _, err := w.svc.ReadDocument(ctx, a, w.patient.ID, d.ID)
+	switch carnet.ErrorCode(err) {
+	case "":
+		return true
+	case carnet.EFORBIDDEN, carnet.ENOTFOUND:
+		return false
+	}
+	t.Fatalf("read: %v", err)
+	return false
+}
+
+func outbox(t *testing.T, w *world) []*carnet.OutboxMessage {
+	t.Helper()
+	var msgs []*carnet.OutboxMessage
+	w.store.View(ctx, func(tx carnet.Tx) error {
+		var err error
+		msgs, err = tx.ListOutbox(ctx, w.patient.ID)
+		return err
+	})
+	return msgs
+}
+
+// TestAccessRulesThroughTheDoor exercises the policy's rules end to end: the facts the service
+// loads (consents, blocks, settings, directory state) reach the decision.
+func TestAccessRulesThroughTheDoor(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, w *world) {
+		me := service.PatientActor(w.patient)
+		report := w.deposit(t, w.doctor, "11488-4", "Consultation", "contenu")
+		lab := w.deposit(t, w.doctor, "11502-2", "Bilan", "glycémie")
+		if !canRead(t, w, w.kine, report) || canRead(t, w, w.kine, lab) {
+			t.Error("grid: the kiné reads consultation reports, not lab results")
+		}
+		if canRead(t, w, w.stranger, report) {
+			t.Error("no consent, no access")
+		}
+
+		// Hidden from professionals: its author still reads it, the kiné no longer sees it, the
+		// listing leaves it out.
+		if _, err := w.svc.ChangeDocument(ctx, me, w.patient.ID, report.ID, service.HideFromProfessionals); err != nil {
+			t.Fatal(err)
+		}
+		if !canRead(t, w, w.doctor, report) || canRead(t, w, w.kine, report) {
+			t.Error("hidden document: author yes, others no")
+		}
+		list, err := w.svc.ListDocuments(ctx, w.kine, w.patient.ID, carnet.DocumentFilter{})
+		if err != nil || len(list) != 0 {
+			t.Errorf("kiné's listing: %d %v", len(list), err)
+		}
+		// The médecin traitant reads hidden documents.
+		if _, err := w.svc.ChangeSettings(ctx, me, w.patient.ID, service.SettingsChange{TreatingDoctorID: ptr(w.stranger.ID)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.DeclareConsent(ctx, w.stranger, w.patient.ID, carnet.ConsentWritten, "", nil); err != nil {
+			t.Fatal(err)
+		}
+		if !canRead(t, w, w.stranger, report) {
+			t.Error("the médecin traitant reads hidden documents")
+		}
+		if _, err := w.svc.ChangeDocument(ctx, me, w.patient.ID, report.ID, service.UnhideFromProfessionals); err != nil {
+			t.Fatal(err)
+		}
+
+		// Block: nothing, even with consent; unblocking restores the earlier state.
+		b, err := w.svc.Block(ctx, me, w.patient.ID, w.kine.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if canRead(t, w, w.kine, report) {
+			t.Error("blocked professional reads")
+		}
+		if _, _, err := w.svc.StartEmergency(ctx, w.kine, w.patient.ID, carnet.ModeBreakGlass, "malaise au cabinet"); carnet.ErrorCode(err) != carnet.EFORBIDDEN {
+			t.Errorf("blocked professional opened an emergency session: %v", err)
+		}
+		if err := w.svc.Unblock(ctx, me, w.patient.ID, b.ID); err != nil {
+			t.Fatal(err)
+		}
+		if !canRead(t, w, w.kine, report) {
+			t.Error("unblocking did not restore access")
+		}
+		// A block of the structure covers its professionals.
+		w.kine.StructureID = "750034567"
+		sb, err := w.svc.Block(ctx, me, w.patient.ID, "", "750034567")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if canRead(t, w, w.kine, report) {
+			t.Error("structure block ignored")
+		}
+		w.svc.Unblock(ctx, me, w.patient.ID, sb.ID)
+
+		// Hide everything: only the patient (and the administrator).
+		if _, err := w.svc.ChangeSettings(ctx, me, w.patient.ID, service.SettingsChange{HideAll: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		if canRead(t, w, w.doctor, report) || !canRead(t, w, me, report) {
+			t.Error("hide everything")
+		}
+		if _, err := w.svc.ChangeSettings(ctx, me, w.patient.ID, service.SettingsChange{HideAll: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+
+		// Only the patient's side changes settings.
+		if _, err := w.svc.ChangeSettings(ctx, w.doctor, w.patient.ID, service.SettingsChange{HideAll: ptr(true)}); carnet.ErrorCode(err) != carnet.EFORBIDDEN {
+			t.Errorf("a professional changed the settings: %v", err)
+		}
+		if _, err := w.svc.ChangeSettings(ctx, me, w.patient.ID, service.SettingsChange{NotifyEmergency: ptr("none")}); carnet.ErrorCode(err) != carnet.EINVALID {
+			t.Errorf("emergencies silenced: %v", err)
+		}
+	})
+}
+
+func TestBreakGlass(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, w *world) {
+		me := service.PatientActor(w.patient)
+		report := w.deposit(t, w.doctor, "11488-4", "Consultation", "contenu")
+		if _, _, err := w.svc.StartEmergency(ctx, w.stranger, w.patient.ID, carnet.ModeBreakGlass, "?"); carnet.ErrorCode(err) != carnet.EINVALID {
+			t.Errorf("no reason: %v", err)
+		}
+		session, deadline, err := w.svc.StartEmergency(ctx, w.stranger, w.patient.ID, carnet.ModeBreakGlass, "patiente inconsciente aux urgences")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := deadline.Sub(session.ModeSince); d != 5*24*time.Hour {
+			t.Errorf("window %v", d)
+		}
+		if !canRead(t, w, session, report) {
+			t.Error("bris de glace read refused")
+		}
+		var emergencyEvents int
+		for _, e := range history(t, w) {
+			if e.ActorID == w.stranger.ID && e.Mode == carnet.ModeBreakGlass {
+				emergencyEvents++
+				if !strings.Contains(e.Reason, "inconsciente") {
+					t.Errorf("reason not recorded: %q", e.Reason)
+				}
+			}
+		}
+		if emergencyEvents != 2 {
+			t.Errorf("%d break-glass events, want start + read", emergencyEvents)
+		}
+		var announced int
+		for _, m := range outbox(t, w) {
+			if m.Kind == service.NotifyEmergency {
+				announced++
+				if strings.Contains(m.Body, "contenu") || strings.Contains(m.Body, "Consultation") {
+					t.Error("the notification carries health content")
+				}
+			}
+		}
+		if announced != 1 {
+			t.Errorf("%d emergency notifications, want 1 for the session", announced)
+		}
+		// The patient switches bris de glace off: the next session is refused.
+		if _, err := w.svc.ChangeSettings(ctx, me, w.patient.ID, service.SettingsChange{BreakGlassAllowed: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		if canRead(t, w, session, report) {
+			t.Error("bris de glace read after the patient switched it off")
+		}
+		// An expired session reads nothing.
+		session.ModeSince = time.Now().Add(-6 * 24 * time.Hour)
+		w.svc.ChangeSettings(ctx, me, w.patient.ID, service.SettingsChange{BreakGlassAllowed: ptr(true)})
+		if canRead(t, w, session, report) {
+			t.Error("bris de glace read after its window")
+		}
+	})
+}
+
+func TestAdministratorAndNotifications(t *testing.T) {
+	st, path := engines()[0].open(t)
+	w := newWorld(t, st, path)
+	me := service.PatientActor(w.patient)
+	// The stranger never accessed the record: cannot be administrator.
+	if err := w.svc.SetAdministrator(ctx, me, w.patient.ID, w.stranger.ID); carnet.ErrorCode(err) != carnet.EFORBIDDEN {
+		t.Errorf("administrator without prior access: %v", err)
+	}
+	d := w.deposit(t, w.doctor, "11488-4", "Consultation", "contenu")
+	canRead(t, w, w.kine, d)
+	if err := w.svc.SetAdministrator(ctx, me, w.patient.ID, w.kine.ID); err != nil {
+		t.Fatalf("administrator after access: %v", err)
+	}
+	// The administrator hides a document they did not write.
+	if _, err := w.svc.ChangeDocument(ctx, w.kine, w.patient.ID, d.ID, service.HideFromProfessionals); err != nil {
+		t.Errorf("administrator hides: %v", err)
+	}
+	// Notifications: a first access by each professional, an action by someone else; nothing for
+	// the patient's own actions.
+	kinds := map[string]int{}
+	for _, m := range outbox(t, w) {
+		kinds[m.Kind]++
+		if m.Recipient != "marie@example.org" || m.Channel != "email" {
+			t.Errorf("message to %s by %s", m.Recipient, m.Channel)
+		}
+	}
+	if kinds[service.NotifyFirstAccess] != 2 { // the doctor (consent), the kiné (consent)
+		t.Errorf("first-access notifications: %v", kinds)
+	}
+	if kinds[service.NotifyAction] < 2 { // the doctor's deposit, the kiné's hiding
+		t.Errorf("action notifications: %v", kinds)
+	}
+	// The patient chooses no notification for actions.
+	before := len(outbox(t, w))
+	w.svc.ChangeSettings(ctx, me, w.patient.ID, service.SettingsChange{NotifyAction: ptr("none")})
+	w.deposit(t, w.doctor, "11488-4", "Consultation 2", "contenu")
+	if after := len(outbox(t, w)); after != before {
+		t.Errorf("notified despite the patient's choice: %d → %d", before, after)
+	}
+}

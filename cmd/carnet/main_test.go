@@ -128,6 +128,20 @@ func TestServeDemo(t *testing.T) {
 		!strings.Contains(metrics, `carnet_policy_decisions_total{action="document.deposit",outcome="allow"}`) {
 		t.Errorf("metrics lack Carnet's series:\n%s", metrics)
 	}
+	// The outbox worker delivered the demo's notifications (first accesses, actions) to the
+	// development mailbox.
+	deadline := time.Now().Add(10 * time.Second)
+	var mails []os.DirEntry
+	for time.Now().Before(deadline) {
+		mails, _ = os.ReadDir(filepath.Join(data, "mail"))
+		if len(mails) >= 3 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(mails) < 3 {
+		t.Errorf("%d notification emails delivered", len(mails))
+	}
 	s.stop(t)
 
 	// Nothing readable at rest: no document body or title, no NIR, in the database or blobs.

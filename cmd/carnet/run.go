@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
+
+	"github.com/carnet-sante/carnet/internal/service"
 
 	"github.com/carnet-sante/carnet"
 )
@@ -35,6 +38,12 @@ Environnement :
   CARNET_MASTER_KEY      clé maîtresse en base64 (sinon fichier <data>/master.key)
   CARNET_S3_ENDPOINT, CARNET_S3_ACCESS_KEY, CARNET_S3_SECRET_KEY, CARNET_S3_BUCKET, CARNET_S3_TLS
                          stockage S3 des documents chiffrés (sinon <data>/blobs)
+  CARNET_SMTP_HOST, CARNET_SMTP_PORT, CARNET_SMTP_TLS (none|starttls|tls), CARNET_SMTP_USER,
+  CARNET_SMTP_PASSWORD, CARNET_SMTP_FROM
+                         serveur SMTP des courriels (sinon boîte de développement <data>/mail)
+  CARNET_SMS_URL, CARNET_SMS_TOKEN
+                         passerelle SMS HTTP (sinon fichier <data>/sms.jsonl)
+  CARNET_BREAK_GLASS_WINDOW  durée d'une session bris de glace (défaut 120h)
   CARNET_LOG_LEVEL       debug, info (défaut), warn, error
 `
 
@@ -65,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = e.keys(ctx, rest)
 	case "grid":
 		err = e.grid(ctx, rest)
+	case "jobs":
+		err = e.jobs(ctx, rest)
 	case "version":
 		fmt.Fprintln(stdout, "carnet", version)
 	case "help", "-h", "--help":
@@ -107,4 +118,17 @@ func (e *env) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	return fs
+}
+
+// serviceConfig reads the service's tunables from the environment.
+func serviceConfig(e *env) service.Config {
+	var cfg service.Config
+	if v := e.getenv("CARNET_BREAK_GLASS_WINDOW"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			cfg.BreakGlassWindow = d
+		} else {
+			e.log.Warn("CARNET_BREAK_GLASS_WINDOW ignored", "value", v)
+		}
+	}
+	return cfg
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/carnet-sante/carnet/internal/httpapi"
-	"github.com/carnet-sante/carnet/internal/service"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -50,7 +49,9 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String()
 	}
-	a, err := e.open(ctx, e.dataDir(*data), service.Config{BaseURL: *baseURL, MaxBodySize: *maxBody}, decisionMetrics{decisions})
+	cfg := serviceConfig(e)
+	cfg.BaseURL, cfg.MaxBodySize = *baseURL, *maxBody
+	a, err := e.open(ctx, e.dataDir(*data), cfg, decisionMetrics{decisions})
 	if err != nil {
 		return err
 	}
@@ -68,6 +69,22 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	worker, err := e.newWorker(a, reg)
+	if err != nil {
+		return err
+	}
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		if err := worker.Run(workerCtx); err != nil {
+			e.log.Error("outbox worker stopped", "err", err)
+		}
+	}()
+	defer func() {
+		stopWorker()
+		<-workerDone
+	}()
 	e.log.Info("carnet serving", "addr", ln.Addr().String(), "data", a.dataDir, "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

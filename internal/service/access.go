@@ -102,7 +102,12 @@ func (s *Service) appendEvent(ctx context.Context, tx carnet.Tx, e *carnet.Audit
 // caller commits the transaction (keeping the denied event) and then returns the denial.
 func (s *Service) decided(ctx context.Context, tx carnet.Tx, actor carnet.Actor, sub *subject, action policy.Action,
 	doc *carnet.Document, targetType, targetID string, denied *error, do func() error) error {
-	d := s.decide(actor, sub, action, doc, tx)
+	return s.record(ctx, tx, actor, sub, action, s.decide(actor, sub, action, doc, tx), doc, targetType, targetID, denied, do)
+}
+
+// record is decided with the decision already taken.
+func (s *Service) record(ctx context.Context, tx carnet.Tx, actor carnet.Actor, sub *subject, action policy.Action,
+	d policy.Decision, doc *carnet.Document, targetType, targetID string, denied *error, do func() error) error {
 	if s.metrics != nil {
 		s.metrics.Decision(action.String(), d.Allow)
 	}

@@ -210,8 +210,15 @@ func TestAdministratorAndNotifications(t *testing.T) {
 	if kinds[service.NotifyFirstAccess] != 2 { // the doctor (consent), the kiné (consent)
 		t.Errorf("first-access notifications: %v", kinds)
 	}
-	if kinds[service.NotifyAction] < 2 { // the doctor's deposit, the kiné's hiding
+	// The doctor's deposit and the kiné's hiding, minutes apart at most, make one digest, due at
+	// the end of its window.
+	if kinds[service.NotifyAction] != 1 {
 		t.Errorf("action notifications: %v", kinds)
+	}
+	for _, m := range outbox(t, w) {
+		if m.Kind == service.NotifyAction && !m.NextAttemptAt.After(time.Now()) {
+			t.Errorf("digest due at once: %v", m.NextAttemptAt)
+		}
 	}
 	// The patient chooses no notification for actions.
 	before := len(outbox(t, w))

@@ -119,6 +119,7 @@ func (s *Service) deposit(ctx context.Context, actor carnet.Actor, patientID str
 			return err
 		}
 		action, target := policy.ActionDepositDocument, d
+		dec := s.decide(actor, sub, policy.ActionDepositDocument, d, tx)
 		var old *carnet.Document
 		if replaces != "" {
 			if old, err = tx.Document(ctx, patientID, replaces); err != nil {
@@ -127,9 +128,13 @@ func (s *Service) deposit(ctx context.Context, actor carnet.Actor, patientID str
 			if old.Status != carnet.DocCurrent {
 				return carnet.Errorf(carnet.ECONFLICT, "seule la version en vigueur d'un document peut être remplacée")
 			}
+			// A replacement is decided on the old version, then the new one as a deposit.
 			action, target = policy.ActionReplaceDocument, old
+			if rd := s.decide(actor, sub, policy.ActionReplaceDocument, old, tx); !rd.Allow || dec.Allow {
+				dec = rd
+			}
 		}
-		return s.decided(ctx, tx, actor, sub, action, target, "document", d.ID, &denied, func() error {
+		return s.record(ctx, tx, actor, sub, action, dec, target, "document", d.ID, &denied, func() error {
 			if old != nil {
 				old.Status = carnet.DocDeprecated
 				if err := tx.UpdateDocument(ctx, old); err != nil {

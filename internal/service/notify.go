@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/carnet-sante/carnet"
 )
@@ -23,6 +24,7 @@ func (s *Service) notify(ctx context.Context, tx carnet.Tx, actor carnet.Actor, 
 	}
 	p, st := sub.patient, sub.settings
 	var kind, channel, key, subject, text string
+	var due time.Time
 	who := actor.Name
 	if actor.Profession.Valid() {
 		who += ", " + actor.Profession.Label()
@@ -45,11 +47,16 @@ func (s *Service) notify(ctx context.Context, tx carnet.Tx, actor carnet.Actor, 
 		text = fmt.Sprintf("Bonjour,\n\n%s a accédé pour la première fois à votre espace santé.\n\n"+
 			"Consultez votre historique d'activité : %s\n", who, link)
 	case isWrite(e.Action):
+		// Actions are grouped: the first one of a window queues a digest due at the window's end;
+		// the others of that window find it queued (same idempotency key).
 		kind, channel = NotifyAction, st.NotifyAction
-		key = "action:" + e.ID
+		w := s.cfg.DigestWindow
+		bucket := e.Time.UnixNano() / int64(w)
+		key = fmt.Sprintf("digest:%s:%d", p.ID, bucket)
+		due = time.Unix(0, (bucket+1)*int64(w)).UTC()
 		subject = "Nouvelle activité dans votre espace santé"
-		text = fmt.Sprintf("Bonjour,\n\n%s a effectué une action dans votre espace santé.\n\n"+
-			"Consultez votre historique d'activité : %s\n", who, link)
+		text = fmt.Sprintf("Bonjour,\n\nDes professionnels ont effectué des actions dans votre espace santé "+
+			"(la première : %s, le %s).\n\nConsultez votre historique d'activité : %s\n", who, e.Time.In(paris).Format("02/01/2006 à 15h04"), link)
 	default:
 		return nil
 	}
@@ -63,7 +70,7 @@ func (s *Service) notify(ctx context.Context, tx carnet.Tx, actor carnet.Actor, 
 	}
 	return tx.EnqueueOutbox(ctx, &carnet.OutboxMessage{
 		ID: s.newID(), PatientID: p.ID, Kind: kind, Channel: channel, Recipient: recipient,
-		Subject: subject, Body: text, IdempotencyKey: key,
+		Subject: subject, Body: text, IdempotencyKey: key, NextAttemptAt: due,
 	})
 }
 

@@ -27,6 +27,9 @@ type Config struct {
 	BaseURL string
 	// BreakGlassWindow bounds a bris de glace session (default 5 days).
 	BreakGlassWindow time.Duration
+	// DigestWindow groups the notifications of actions by others: one message per window
+	// (default 10 minutes), sent at its end. Emergencies and first accesses are sent at once.
+	DigestWindow time.Duration
 }
 
 // Deps are what the service is built from; cmd/carnet chooses them.
@@ -91,6 +94,9 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	if s.cfg.BaseURL == "" {
 		s.cfg.BaseURL = "http://127.0.0.1:8080"
+	}
+	if s.cfg.DigestWindow <= 0 {
+		s.cfg.DigestWindow = 10 * time.Minute
 	}
 	if s.cfg.BreakGlassWindow <= 0 {
 		s.cfg.BreakGlassWindow = 5 * 24 * time.Hour

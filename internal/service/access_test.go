@@ -228,3 +228,66 @@ func TestAdministratorAndNotifications(t *testing.T) {
 		t.Errorf("notified despite the patient's choice: %d → %d", before, after)
 	}
 }
+
+// TestMinorConfidentialCare: a parent acts for their child, but a document flagged invisible to
+// legal representatives stays out of the parent's view, its history included.
+func TestMinorConfidentialCare(t *testing.T) {
+	st, path := engines()[0].open(t)
+	w := newWorld(t, st, path)
+	nir := "1150675056201"
+	k, _ := carnet.NIRKey(nir)
+	child, err := w.svc.CreatePatient(ctx, operator, &carnet.Patient{NIR: nir + twoDigits(k), BirthName: "DUPONT", GivenNames: "Lucas",
+		Sex: carnet.SexMale, BirthDate: time.Date(2015, 6, 20, 0, 0, 0, 0, time.UTC), RightsHolderID: w.patient.ID, Status: carnet.PatientActive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.DeclareConsent(ctx, w.doctor, child.ID, carnet.ConsentOral, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	open, err := w.svc.DepositDocument(ctx, w.doctor, child.ID, service.NewDocument{TypeCode: "11488-4", Title: "Otite",
+		MediaType: "text/plain", Body: strings.NewReader("otite")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := w.svc.DepositDocument(ctx, w.doctor, child.ID, service.NewDocument{TypeCode: "11488-4", Title: "Consultation confidentielle",
+		MediaType: "text/plain", Body: strings.NewReader("confidentiel"), HiddenFromRepresentatives: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := carnet.Actor{Kind: carnet.ActorRepresentative, ID: w.patient.ID, Name: w.patient.DisplayName(), OnBehalfOf: child.ID}
+	docs, err := w.svc.ListDocuments(ctx, parent, child.ID, carnet.DocumentFilter{})
+	if err != nil || len(docs) != 1 || docs[0].ID != open.ID {
+		t.Fatalf("parent's listing: %v %v", docs, err)
+	}
+	if _, _, err := w.svc.ReadDocument(ctx, parent, child.ID, secret.ID); carnet.ErrorCode(err) != carnet.ENOTFOUND {
+		t.Errorf("parent reads the confidential document: %v", err)
+	}
+	evs, err := w.svc.History(ctx, parent, child.ID, carnet.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		if e.TargetID == secret.ID {
+			t.Errorf("parent sees a trace of the confidential document: %s", e.Action)
+		}
+	}
+	// The parent's own actions are recorded as acting for the child.
+	var onBehalf bool
+	w.store.View(ctx, func(tx carnet.Tx) error {
+		all, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: child.ID, ActorID: w.patient.ID})
+		for _, e := range all {
+			onBehalf = onBehalf || (e.ActorKind == carnet.ActorRepresentative && e.OnBehalfOf == child.ID)
+		}
+		return nil
+	})
+	if !onBehalf {
+		t.Error("the parent's actions are not recorded as on behalf of the child")
+	}
+	// Another adult is no representative.
+	other := carnet.Actor{Kind: carnet.ActorRepresentative, ID: "someone-else"}
+	if _, err := w.svc.ListDocuments(ctx, other, child.ID, carnet.DocumentFilter{}); carnet.ErrorCode(err) != carnet.EFORBIDDEN {
+		t.Errorf("a stranger acts as representative: %v", err)
+	}
+}
+
+func twoDigits(k int) string { return string(rune('0'+k/10)) + string(rune('0'+k%10)) }

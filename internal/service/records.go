@@ -225,6 +225,12 @@ func (s *Service) History(ctx context.Context, actor carnet.Actor, patientID str
 		if out, err = tx.ListAudit(ctx, f); err != nil {
 			return err
 		}
+		if actor.Kind == carnet.ActorRepresentative {
+			// A minor's confidential care stays out of the parent's view, its traces included.
+			if out, err = s.withoutConfidential(ctx, tx, patientID, out); err != nil {
+				return err
+			}
+		}
 		return s.decided(ctx, tx, actor, sub, policy.ActionReadHistory, nil, "history", patientID, &denied, nil)
 	})
 	if err == nil {
@@ -232,6 +238,33 @@ func (s *Service) History(ctx context.Context, actor carnet.Actor, patientID str
 	}
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// withoutConfidential drops the events about documents hidden from legal representatives.
+func (s *Service) withoutConfidential(ctx context.Context, tx carnet.Tx, patientID string, evs []*carnet.AuditEvent) ([]*carnet.AuditEvent, error) {
+	hidden := map[string]bool{}
+	for page := 0; ; page++ {
+		docs, err := tx.ListDocuments(ctx, carnet.DocumentFilter{PatientID: patientID, Page: carnet.Page{Limit: 1000, Offset: page * 1000}})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range docs {
+			if d.HiddenFromRepresentatives {
+				hidden[d.ID] = true
+			}
+		}
+		if len(docs) < 1000 {
+			break
+		}
+	}
+	out := evs[:0]
+	for _, e := range evs {
+		if e.TargetType == "document" && hidden[e.TargetID] {
+			continue
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }

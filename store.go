@@ -114,6 +114,9 @@ type Tx interface {
 	// AppendAudit stores an event whose Seq, PrevHash and Hash are set, and moves the head.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
+	// AuditHeadsChangedSince lists the chain heads that moved after since (by the time of their
+	// last event), ordered by patient, after afterPatientID, for signed checkpoints.
+	AuditHeadsChangedSince(ctx context.Context, since time.Time, afterPatientID string, limit int) ([]AuditHead, error)
 	// AuditPatients lists patient IDs that have a chain, after afterPatientID, for verification.
 	AuditPatients(ctx context.Context, afterPatientID string, limit int) ([]string, error)
 

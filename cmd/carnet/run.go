@@ -43,6 +43,8 @@ Environnement :
                          serveur SMTP des courriels (sinon boîte de développement <data>/mail)
   CARNET_SMS_URL, CARNET_SMS_TOKEN
                          passerelle SMS HTTP (sinon fichier <data>/sms.jsonl)
+  CARNET_AUDIT_KEY_FILE  clé Ed25519 des points de contrôle (défaut <data>/audit-signing.key)
+  CARNET_CHECKPOINT_INTERVAL  fréquence des points de contrôle du journal (défaut 10m)
   CARNET_BREAK_GLASS_WINDOW  durée d'une session bris de glace (défaut 120h)
   CARNET_LOG_LEVEL       debug, info (défaut), warn, error
 `
@@ -76,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = e.grid(ctx, rest)
 	case "jobs":
 		err = e.jobs(ctx, rest)
+	case "audit":
+		err = e.audit(ctx, rest)
 	case "version":
 		fmt.Fprintln(stdout, "carnet", version)
 	case "help", "-h", "--help":

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/carnet-sante/carnet"
 	"net"
 	"net/http"
 	"time"
@@ -69,6 +71,16 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	priv, err := e.signingKey(a.dataDir, true)
+	if err != nil {
+		return err
+	}
+	every := 10 * time.Minute
+	if v := e.getenv("CARNET_CHECKPOINT_INTERVAL"); v != "" {
+		if every, err = time.ParseDuration(v); err != nil || every <= 0 {
+			return carnet.Errorf(carnet.EINVALID, "CARNET_CHECKPOINT_INTERVAL invalide : %q", v)
+		}
+	}
 	worker, err := e.newWorker(a, reg)
 	if err != nil {
 		return err
@@ -81,9 +93,15 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 			e.log.Error("outbox worker stopped", "err", err)
 		}
 	}()
+	checkpointDone := make(chan struct{})
+	go func() {
+		defer close(checkpointDone)
+		e.checkpointLoop(workerCtx, a, priv, every)
+	}()
 	defer func() {
 		stopWorker()
 		<-workerDone
+		<-checkpointDone
 	}()
 	e.log.Info("carnet serving", "addr", ln.Addr().String(), "data", a.dataDir, "version", version)
 	errc := make(chan error, 1)

@@ -99,8 +99,8 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *carnet.AuditEvent) error {
 		e.RequestID, e.PrevHash, e.Hash); err != nil {
 		return err
 	}
-	res, err := tx.exec(ctx, op, `UPDATE audit_heads SET seq = ?, hash = ? WHERE patient_id = ? AND seq = ?`,
-		e.Seq, e.Hash, e.PatientID, e.Seq-1)
+	res, err := tx.exec(ctx, op, `UPDATE audit_heads SET seq = ?, hash = ?, updated_at = ? WHERE patient_id = ? AND seq = ?`,
+		e.Seq, e.Hash, micros(tx.now), e.PatientID, e.Seq-1)
 	if err != nil {
 		return err
 	}
@@ -154,6 +154,25 @@ func (tx *Tx) ListAudit(ctx context.Context, f carnet.AuditFilter) ([]*carnet.Au
 		return nil, err
 	}
 	return collect(tx, op, rows, scanAudit)
+}
+
+// AuditHeadsChangedSince lists heads updated after since.
+func (tx *Tx) AuditHeadsChangedSince(ctx context.Context, since time.Time, afterPatientID string, n int) ([]carnet.AuditHead, error) {
+	const op = "store.AuditHeadsChangedSince"
+	rows, err := tx.query(ctx, op, `SELECT patient_id, seq, hash FROM audit_heads WHERE updated_at > ? AND patient_id > ? AND seq > 0
+		ORDER BY patient_id LIMIT ?`, micros(since), afterPatientID, limit(n, 1000))
+	if err != nil {
+		return nil, err
+	}
+	heads, err := collect(tx, op, rows, func(s scanner) (*carnet.AuditHead, error) {
+		var h carnet.AuditHead
+		return &h, s.Scan(&h.PatientID, &h.Seq, &h.Hash)
+	})
+	out := make([]carnet.AuditHead, len(heads))
+	for i, h := range heads {
+		out[i] = *h
+	}
+	return out, err
 }
 
 // AuditPatients lists the patients that have a chain.

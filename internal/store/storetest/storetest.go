@@ -612,6 +612,14 @@ func testAudit(t *testing.T, s carnet.Store) {
 		if err != nil || len(pats) != 1 || pats[0] != p.ID {
 			t.Errorf("audit patients: %v %v", pats, err)
 		}
+		moved, err := tx.AuditHeadsChangedSince(ctx, time.Time{}, "", 10)
+		if err != nil || len(moved) != 1 || moved[0].Seq != 3 || !bytes.Equal(moved[0].Hash, evs[2].Hash) {
+			t.Errorf("heads changed since the epoch: %+v %v", moved, err)
+		}
+		later, err := tx.AuditHeadsChangedSince(ctx, time.Now().Add(time.Hour), "", 10)
+		if err != nil || len(later) != 0 {
+			t.Errorf("heads changed in the future: %+v %v", later, err)
+		}
 		return nil
 	})
 }

@@ -177,8 +177,10 @@ CREATE INDEX audit_events_by_time ON audit_events (patient_id, at);
 CREATE TABLE audit_heads (
     patient_id TEXT PRIMARY KEY,
     seq        BIGINT NOT NULL,
-    hash       BYTEA NOT NULL
+    hash       BYTEA NOT NULL,
+    updated_at BIGINT NOT NULL DEFAULT 0
 );
+CREATE INDEX audit_heads_by_update ON audit_heads (updated_at, patient_id);
 
 -- Signed checkpoints of the chain heads (internal/audit encodes the body).
 CREATE TABLE audit_checkpoints (

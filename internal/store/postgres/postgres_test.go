@@ -29,3 +29,13 @@ func BenchmarkStore(b *testing.B) {
 		return db
 	})
 }
+
+func BenchmarkAuditAppend(b *testing.B) {
+	storetest.BenchAudit(b, func(b *testing.B) carnet.Store {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(b), postgres.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
+}

@@ -29,6 +29,9 @@ type Dialect struct {
 	SkipLocked string
 	// IsUniqueViolation reports whether err is a unique or primary key violation.
 	IsUniqueViolation func(error) bool
+	// PrepareInTx prepares each query once per database transaction and reuses it (SQLite,
+	// whose driver parses every statement anew; pgx caches prepared statements itself).
+	PrepareInTx bool
 	// IsRetryable reports whether a transaction failed for a transient reason (serialization
 	// failure, deadlock, busy database) and may be run again.
 	IsRetryable func(error) bool
@@ -169,8 +172,11 @@ func (db *DB) wrap(op string, err error) error {
 
 // Tx is one transaction.
 type Tx struct {
-	tx       *sql.Tx
-	db       *DB
+	tx *sql.Tx
+	db *DB
+	// stmts caches the statements prepared in this database transaction (shared by the
+	// transactions of a group-commit batch), so a query is parsed once per batch.
+	stmts    map[string]*sql.Stmt
 	now      time.Time
 	readOnly bool
 }
@@ -182,7 +188,15 @@ func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Resu
 	if tx.readOnly {
 		return nil, &carnet.Error{Code: carnet.EINTERNAL, Op: op, Err: errors.New("write in a read-only transaction")}
 	}
-	res, err := tx.tx.ExecContext(ctx, tx.db.q(query), args...)
+	var res sql.Result
+	var err error
+	if st, serr := tx.stmt(ctx, query); serr != nil {
+		err = serr
+	} else if st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.tx.ExecContext(ctx, tx.db.q(query), args...)
+	}
 	if err != nil {
 		return nil, tx.db.wrap(op, err)
 	}
@@ -206,7 +220,15 @@ func (tx *Tx) execOne(ctx context.Context, op, query string, args ...any) error 
 }
 
 func (tx *Tx) query(ctx context.Context, op, query string, args ...any) (*sql.Rows, error) {
-	rows, err := tx.tx.QueryContext(ctx, tx.db.q(query), args...)
+	var rows *sql.Rows
+	var err error
+	if st, serr := tx.stmt(ctx, query); serr != nil {
+		err = serr
+	} else if st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.tx.QueryContext(ctx, tx.db.q(query), args...)
+	}
 	if err != nil {
 		return nil, tx.db.wrap(op, err)
 	}
@@ -214,7 +236,30 @@ func (tx *Tx) query(ctx context.Context, op, query string, args ...any) (*sql.Ro
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, err := tx.stmt(ctx, query); err == nil && st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, tx.db.q(query), args...)
+}
+
+// stmt returns the statement of a query prepared in this database transaction (nil when the
+// dialect does not prepare). Statements are closed with the transaction.
+func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if !tx.db.dialect.PrepareInTx {
+		return nil, nil
+	}
+	if st, ok := tx.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := tx.tx.PrepareContext(ctx, tx.db.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[query] = st
+	return st, nil
 }
 
 // collect scans every row with scan and closes rows.

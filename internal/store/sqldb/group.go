@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"time"
@@ -117,6 +118,7 @@ func (db *DB) runBatch(batch []*groupReq) {
 		return
 	}
 	committed := 0
+	stmts := map[string]*sql.Stmt{}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = db.wrap("store.update", err)
@@ -127,7 +129,7 @@ func (db *DB) runBatch(batch []*groupReq) {
 			r.err = db.wrap("store.savepoint", err)
 			continue
 		}
-		tx := &Tx{tx: sqlTx, db: db, now: db.now().UTC().Truncate(time.Microsecond)}
+		tx := &Tx{tx: sqlTx, db: db, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond)}
 		r.err, r.panic = call(r.fn, tx)
 		if r.err != nil || r.panic != nil {
 			if _, err := sqlTx.ExecContext(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); err != nil {

@@ -33,6 +33,7 @@ func Migrations() fs.FS {
 // Dialect is SQLite's dialect for sqldb.
 var Dialect = sqldb.Dialect{
 	Name:              "sqlite",
+	PrepareInTx:       true,
 	IsUniqueViolation: isUniqueViolation,
 	IsRetryable:       isBusy,
 }

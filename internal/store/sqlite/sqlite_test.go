@@ -65,3 +65,20 @@ func BenchmarkStore(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkAuditAppend(b *testing.B) {
+	for _, mode := range []struct {
+		name    string
+		noGroup bool
+	}{{"GroupCommit", false}, {"OneTxPerUpdate", true}} {
+		b.Run(mode.name, func(b *testing.B) {
+			storetest.BenchAudit(b, func(b *testing.B) carnet.Store {
+				db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "carnet.db"), sqlite.Options{NoGroupCommit: mode.noGroup})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return db
+			})
+		})
+	}
+}

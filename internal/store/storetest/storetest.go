@@ -1090,3 +1090,32 @@ func testConcurrentMixed(t *testing.T, s carnet.Store) {
 		return nil
 	})
 }
+
+// BenchAudit measures audit appends: one event per transaction, from 64 concurrent writers on
+// 64 patients (a server under load), reported as events per second.
+func BenchAudit(b *testing.B, open OpenB) {
+	s := open(b)
+	b.Cleanup(func() { s.Close() })
+	const writers = 64
+	pats := make(chan string, writers)
+	for i := 0; i < writers; i++ {
+		p := NewPatient(i)
+		if err := s.Update(ctx, func(tx carnet.Tx) error { return tx.CreatePatient(ctx, p) }); err != nil {
+			b.Fatal(err)
+		}
+		pats <- p.ID
+	}
+	b.SetParallelism(writers / max(1, runtimeProcs()))
+	start := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		id := <-pats
+		for pb.Next() {
+			if err := s.Update(ctx, func(tx carnet.Tx) error { return appendEvent(tx, id, "document.read") }); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}

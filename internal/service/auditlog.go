@@ -1,12 +1,14 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"time"
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/audit"
+	"github.com/carnet-sante/carnet/internal/policy"
 )
 
 // metaLastCheckpoint holds the time up to which chain heads are covered by checkpoints.
@@ -153,4 +155,56 @@ func VerifyAudit(ctx context.Context, st carnet.Store, pub ed25519.PublicKey, pa
 		}
 		after = ids[len(ids)-1]
 	}
+}
+
+// History export formats.
+const (
+	ExportCSV  = "csv"
+	ExportFHIR = "fhir"
+)
+
+// ExportHistory returns the patient's history (filtered) as CSV (French columns, for a
+// spreadsheet) or as a FHIR R4 Bundle of AuditEvent resources shaped after IHE BALP. The export
+// itself is recorded.
+func (s *Service) ExportHistory(ctx context.Context, actor carnet.Actor, patientID, format string, f carnet.AuditFilter) ([]byte, string, error) {
+	if format != ExportCSV && format != ExportFHIR {
+		return nil, "", carnet.Errorf(carnet.EINVALID, "format d'export inconnu : csv ou fhir")
+	}
+	f.PatientID, f.Desc = patientID, false
+	var evs []*carnet.AuditEvent
+	err := s.run(ctx, actor, patientID, policy.ActionReadHistory, nil, "history", "export:"+format, func(tx carnet.Tx, sub *subject) error {
+		var err error
+		if evs, err = tx.ListAudit(ctx, f); err != nil {
+			return err
+		}
+		if actor.Kind == carnet.ActorRepresentative {
+			evs, err = s.withoutConfidential(ctx, tx, patientID, evs)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if format == ExportCSV {
+		var b bytes.Buffer
+		if err := (audit.History{Location: paris}).WriteCSV(&b, evs); err != nil {
+			return nil, "", err
+		}
+		return b.Bytes(), "text/csv; charset=utf-8", nil
+	}
+	b, err := audit.MarshalFHIR(audit.ToFHIRBundle(evs, s.cfg.BaseURL+"/fhir"))
+	return b, "application/fhir+json", err
+}
+
+// SplitOwn separates the events of others from the patient's own (and their representative's)
+// actions, which the history shows apart.
+func SplitOwn(events []*carnet.AuditEvent) (others, own []*carnet.AuditEvent) {
+	for _, e := range events {
+		if e.ActorKind == carnet.ActorPatient || e.ActorKind == carnet.ActorRepresentative {
+			own = append(own, e)
+		} else {
+			others = append(others, e)
+		}
+	}
+	return others, own
 }

@@ -135,3 +135,40 @@ func TestDigestGroupsActions(t *testing.T) {
 		t.Errorf("%d digests for 5 deposits in a window", n)
 	}
 }
+
+func TestExportHistory(t *testing.T) {
+	st, path := engines()[0].open(t)
+	w := newWorld(t, st, path)
+	d := w.deposit(t, w.doctor, "11488-4", "Consultation", "contenu")
+	canRead(t, w, w.kine, d)
+	me := service.PatientActor(w.patient)
+	csv, ct, err := w.svc.ExportHistory(ctx, me, w.patient.ID, service.ExportCSV, carnet.AuditFilter{ActorID: w.kine.ID})
+	if err != nil || !strings.HasPrefix(ct, "text/csv") {
+		t.Fatal(err, ct)
+	}
+	if !strings.Contains(string(csv), "Date") || !strings.Contains(string(csv), "Bernard") || strings.Contains(string(csv), "Lefèvre") {
+		t.Errorf("CSV filtered on the kiné:\n%s", csv)
+	}
+	js, ct, err := w.svc.ExportHistory(ctx, me, w.patient.ID, service.ExportFHIR, carnet.AuditFilter{})
+	if err != nil || ct != "application/fhir+json" || !strings.Contains(string(js), `"resourceType": "Bundle"`) && !strings.Contains(string(js), `"resourceType":"Bundle"`) {
+		t.Fatalf("FHIR export: %v %s %.200s", err, ct, js)
+	}
+	if !strings.Contains(string(js), "AuditEvent") {
+		t.Error("no AuditEvent in the bundle")
+	}
+	if _, _, err := w.svc.ExportHistory(ctx, w.doctor, w.patient.ID, service.ExportCSV, carnet.AuditFilter{}); carnet.ErrorCode(err) != carnet.EFORBIDDEN {
+		t.Errorf("a professional exported the history: %v", err)
+	}
+	evs := history(t, w)
+	others, own := service.SplitOwn(evs)
+	if len(others) == 0 || len(own) == 0 || len(others)+len(own) != len(evs) {
+		t.Errorf("split: %d others, %d own of %d", len(others), len(own), len(evs))
+	}
+	var exported bool
+	for _, e := range own {
+		exported = exported || (e.Action == "history.read" && e.TargetID == "export:csv")
+	}
+	if !exported {
+		t.Error("the export is not in the history")
+	}
+}

@@ -61,18 +61,23 @@ func (tx *Tx) DataKeysNotWrappedBy(ctx context.Context, kekID, afterPatientID st
 func (tx *Tx) AuditHead(ctx context.Context, patientID string) (carnet.AuditHead, error) {
 	const op = "store.AuditHead"
 	h := carnet.AuditHead{PatientID: patientID}
-	if !tx.readOnly {
-		// Make sure the row exists so that concurrent first events of a chain serialize on it.
-		if _, err := tx.exec(ctx, op, `INSERT INTO audit_heads (patient_id, seq, hash) VALUES (?, 0, ?)
-			ON CONFLICT (patient_id) DO NOTHING`, patientID, []byte{}); err != nil {
-			return h, err
-		}
-	}
 	lock := tx.db.dialect.LockRow
 	if tx.readOnly {
 		lock = ""
 	}
-	err := tx.queryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE patient_id = ?`+lock, patientID).Scan(&h.Seq, &h.Hash)
+	read := func() error {
+		return tx.queryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE patient_id = ?`+lock, patientID).Scan(&h.Seq, &h.Hash)
+	}
+	err := read()
+	if err == sql.ErrNoRows && !tx.readOnly {
+		// A new chain: create its head row, so that concurrent first events serialize on it
+		// (a concurrent creator makes the insert a no-op), then read it locked.
+		if _, err := tx.exec(ctx, op, `INSERT INTO audit_heads (patient_id, seq, hash) VALUES (?, 0, ?)
+			ON CONFLICT (patient_id) DO NOTHING`, patientID, []byte{}); err != nil {
+			return h, err
+		}
+		err = read()
+	}
 	if err == sql.ErrNoRows {
 		return h, nil
 	}

@@ -124,3 +124,14 @@ func DefaultSettings(patientID string) PatientSettings {
 		NotifyEmergency:   "email",
 	}
 }
+
+// EmergencySession is a professional's open emergency access to a patient's record: every
+// request of theirs on that record until EndsAt is made in Mode, with Reason recorded.
+type EmergencySession struct {
+	PatientID      string
+	ProfessionalID string
+	Mode           AccessMode
+	Reason         string
+	StartedAt      time.Time
+	EndsAt         time.Time
+}

@@ -101,6 +101,11 @@ type Tx interface {
 	UpdateBlock(ctx context.Context, b *Block) error
 	Blocks(ctx context.Context, patientID string) ([]*Block, error)
 
+	// PutEmergencySession opens (or replaces) a professional's emergency session on a record;
+	// EmergencySession returns it (ENOTFOUND when there is none).
+	PutEmergencySession(ctx context.Context, e *EmergencySession) error
+	EmergencySession(ctx context.Context, patientID, professionalID string) (*EmergencySession, error)
+
 	CreateDataKey(ctx context.Context, k *DataKey) error
 	DataKey(ctx context.Context, patientID string) (*DataKey, error)
 	UpdateDataKey(ctx context.Context, k *DataKey) error

@@ -23,8 +23,10 @@ type subject struct {
 	accessed bool                 // the actor accessed this record before (an allowed event exists)
 }
 
-// load reads the patient and, for a professional, what the policy needs about them.
-func (s *Service) load(ctx context.Context, tx carnet.Tx, actor carnet.Actor, patientID string) (*subject, error) {
+// load reads the patient and, for a professional, what the policy needs about them. A
+// professional with an open emergency session on this record acts in its mode: load sets the
+// actor's mode, reason and start from it.
+func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, patientID string) (*subject, error) {
 	p, err := tx.Patient(ctx, patientID)
 	if err != nil {
 		return nil, notFound(err)
@@ -42,6 +44,15 @@ func (s *Service) load(ctx context.Context, tx carnet.Tx, actor carnet.Actor, pa
 		}
 		if sub.blocks, err = tx.Blocks(ctx, patientID); err != nil {
 			return nil, err
+		}
+		if actor.Mode == "" || actor.Mode == carnet.ModeNormal {
+			sess, err := tx.EmergencySession(ctx, patientID, actor.ID)
+			switch {
+			case err == nil && tx.Now().Before(sess.EndsAt):
+				actor.Mode, actor.ModeReason, actor.ModeSince = sess.Mode, sess.Reason, sess.StartedAt
+			case err != nil && carnet.ErrorCode(err) != carnet.ENOTFOUND:
+				return nil, err
+			}
 		}
 		prior, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: patientID, ActorID: actor.ID, Limit: 1})
 		if err != nil {

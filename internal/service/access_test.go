@@ -141,6 +141,11 @@ func TestBreakGlass(t *testing.T) {
 		if !canRead(t, w, session, report) {
 			t.Error("bris de glace read refused")
 		}
+		// The session is kept by the server: the same professional, without carrying the mode,
+		// reads in bris de glace mode until the session ends.
+		if !canRead(t, w, w.stranger, report) {
+			t.Error("the emergency session is not remembered")
+		}
 		var emergencyEvents int
 		for _, e := range history(t, w) {
 			if e.ActorID == w.stranger.ID && e.Mode == carnet.ModeBreakGlass {
@@ -150,8 +155,8 @@ func TestBreakGlass(t *testing.T) {
 				}
 			}
 		}
-		if emergencyEvents != 2 {
-			t.Errorf("%d break-glass events, want start + read", emergencyEvents)
+		if emergencyEvents != 3 {
+			t.Errorf("%d break-glass events, want start + 2 reads", emergencyEvents)
 		}
 		var announced int
 		for _, m := range outbox(t, w) {

@@ -111,7 +111,7 @@ func (s *Service) deposit(ctx context.Context, actor carnet.Actor, patientID str
 	}
 	var denied error
 	err = s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func (s *Service) ReadDocument(ctx context.Context, actor carnet.Actor, patientI
 	var dek []byte
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ func (s *Service) ListDocuments(ctx context.Context, actor carnet.Actor, patient
 	var out []*carnet.Document
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -316,7 +316,7 @@ func (s *Service) ChangeDocument(ctx context.Context, actor carnet.Actor, patien
 	var d *carnet.Document
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}

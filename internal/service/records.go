@@ -40,7 +40,7 @@ func (s *Service) AddProfileEntry(ctx context.Context, actor carnet.Actor, patie
 	}
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func (s *Service) Profile(ctx context.Context, actor carnet.Actor, patientID str
 	var out []*carnet.ProfileEntry
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func (s *Service) PutWishes(ctx context.Context, actor carnet.Actor, patientID s
 	}
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func (s *Service) Wishes(ctx context.Context, actor carnet.Actor, patientID stri
 	var out *carnet.Wishes
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ func (s *Service) DeclareConsent(ctx context.Context, actor carnet.Actor, patien
 		if expiresAt != nil && !expiresAt.After(tx.Now()) {
 			return carnet.Errorf(carnet.EINVALID, "consentement invalide : l'échéance est passée")
 		}
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -217,7 +217,7 @@ func (s *Service) History(ctx context.Context, actor carnet.Actor, patientID str
 	var out []*carnet.AuditEvent
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func (s *Service) run(ctx context.Context, actor carnet.Actor, patientID string,
 	targetType, targetID string, do func(tx carnet.Tx, sub *subject) error) error {
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func (s *Service) run(ctx context.Context, actor carnet.Actor, patientID string,
 func (s *Service) Settings(ctx context.Context, actor carnet.Actor, patientID string) (*carnet.PatientSettings, error) {
 	var out *carnet.PatientSettings
 	err := s.store.View(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -99,7 +99,7 @@ func set[T any](dst *T, v *T) {
 func (s *Service) SetAdministrator(ctx context.Context, actor carnet.Actor, patientID, professionalID string) error {
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -176,7 +176,7 @@ func (s *Service) Block(ctx context.Context, actor carnet.Actor, patientID, prof
 func (s *Service) Blocks(ctx context.Context, actor carnet.Actor, patientID string) ([]*carnet.Block, error) {
 	var out []*carnet.Block
 	err := s.store.View(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, actor, patientID)
+		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
 		}
@@ -248,8 +248,9 @@ func (s *Service) StartEmergency(ctx context.Context, actor carnet.Actor, patien
 	var deadline time.Time
 	session := actor
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
+		session = actor
 		session.Mode, session.ModeReason, session.ModeSince = mode, reason, tx.Now()
-		sub, err := s.load(ctx, tx, session, patientID)
+		sub, err := s.load(ctx, tx, &session, patientID)
 		if err != nil {
 			return err
 		}
@@ -264,6 +265,10 @@ func (s *Service) StartEmergency(ctx context.Context, actor carnet.Actor, patien
 			return nil
 		}
 		deadline = s.policy.Load().EmergencyDeadline(mode, session.ModeSince)
+		if err := tx.PutEmergencySession(ctx, &carnet.EmergencySession{PatientID: patientID, ProfessionalID: actor.ID,
+			Mode: mode, Reason: reason, StartedAt: session.ModeSince, EndsAt: deadline}); err != nil {
+			return err
+		}
 		return s.notify(ctx, tx, session, sub, e)
 	})
 	if err == nil {

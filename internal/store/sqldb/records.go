@@ -289,3 +289,25 @@ func (tx *Tx) Blocks(ctx context.Context, patientID string) ([]*carnet.Block, er
 		return &b, nil
 	})
 }
+
+// PutEmergencySession inserts or replaces a professional's emergency session on a record.
+func (tx *Tx) PutEmergencySession(ctx context.Context, e *carnet.EmergencySession) error {
+	_, err := tx.exec(ctx, "store.PutEmergencySession", `INSERT INTO emergency_sessions (patient_id, professional_id, mode, reason,
+		started_at, ends_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (patient_id, professional_id) DO UPDATE SET mode = excluded.mode,
+		reason = excluded.reason, started_at = excluded.started_at, ends_at = excluded.ends_at`,
+		e.PatientID, e.ProfessionalID, string(e.Mode), e.Reason, micros(e.StartedAt), micros(e.EndsAt))
+	return err
+}
+
+// EmergencySession returns a professional's emergency session on a record.
+func (tx *Tx) EmergencySession(ctx context.Context, patientID, professionalID string) (*carnet.EmergencySession, error) {
+	e := carnet.EmergencySession{PatientID: patientID, ProfessionalID: professionalID}
+	var start, end int64
+	err := tx.queryRow(ctx, `SELECT mode, reason, started_at, ends_at FROM emergency_sessions WHERE patient_id = ? AND professional_id = ?`,
+		patientID, professionalID).Scan(&e.Mode, &e.Reason, &start, &end)
+	if err != nil {
+		return nil, tx.db.wrap("store.EmergencySession", err)
+	}
+	e.StartedAt, e.EndsAt = fromMicros(start), fromMicros(end)
+	return &e, nil
+}

@@ -33,6 +33,7 @@ func Run(t *testing.T, open Open) {
 		{"WishesAndSettings", testWishesAndSettings},
 		{"ConsentsAndBlocks", testConsentsAndBlocks},
 		{"DataKeys", testDataKeys},
+		{"EmergencySessions", testEmergencySessions},
 		{"Audit", testAudit},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"Checkpoints", testCheckpoints},
@@ -1118,4 +1119,30 @@ func BenchAudit(b *testing.B, open OpenB) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+func testEmergencySessions(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	t0 := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	e := &carnet.EmergencySession{PatientID: p.ID, ProfessionalID: "pro-1", Mode: carnet.ModeBreakGlass, Reason: "malaise",
+		StartedAt: t0, EndsAt: t0.Add(120 * time.Hour)}
+	update(t, s, func(tx carnet.Tx) error { return tx.PutEmergencySession(ctx, e) })
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.EmergencySession(ctx, p.ID, "pro-1")
+		if err != nil || *got != *e {
+			t.Errorf("session: %+v %v", got, err)
+		}
+		_, err = tx.EmergencySession(ctx, p.ID, "pro-2")
+		wantCode(t, err, carnet.ENOTFOUND)
+		return nil
+	})
+	e.Mode, e.Reason = carnet.ModeRegulation, "appel au 15"
+	update(t, s, func(tx carnet.Tx) error { return tx.PutEmergencySession(ctx, e) })
+	view(t, s, func(tx carnet.Tx) error {
+		got, err := tx.EmergencySession(ctx, p.ID, "pro-1")
+		if err != nil || got.Mode != carnet.ModeRegulation || got.Reason != "appel au 15" {
+			t.Errorf("replaced session: %+v %v", got, err)
+		}
+		return nil
+	})
 }

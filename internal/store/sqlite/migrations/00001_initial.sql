@@ -132,6 +132,17 @@ CREATE TABLE blocks (
     PRIMARY KEY (patient_id, block_id)
 );
 
+-- Emergency sessions (centre 15, bris de glace) of professionals on a patient's record.
+CREATE TABLE emergency_sessions (
+    patient_id      TEXT NOT NULL,
+    professional_id TEXT NOT NULL,
+    mode            TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    started_at      INTEGER NOT NULL,
+    ends_at         INTEGER NOT NULL,
+    PRIMARY KEY (patient_id, professional_id)
+);
+
 CREATE TABLE data_keys (
     patient_id   TEXT PRIMARY KEY,
     wrapped      BLOB NOT NULL,

@@ -76,6 +76,8 @@ type Tx interface {
 
 	CreateDocument(ctx context.Context, d *Document) error
 	Document(ctx context.Context, patientID, id string) (*Document, error)
+	// DocumentPatient returns the patient a document belongs to.
+	DocumentPatient(ctx context.Context, documentID string) (string, error)
 	UpdateDocument(ctx context.Context, d *Document) error
 	ListDocuments(ctx context.Context, f DocumentFilter) ([]*Document, error)
 

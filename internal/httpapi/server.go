@@ -24,6 +24,8 @@ type Deps struct {
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 	Version  string
+	Auth     Authenticator // the professional API's authentication; nil: the API answers 503
+	MaxBody  int64         // the largest document body accepted (default 20 MiB)
 }
 
 // Server is the HTTP handler.
@@ -33,6 +35,8 @@ type Server struct {
 	log      *slog.Logger
 	registry *prometheus.Registry
 	version  string
+	auth     Authenticator
+	maxBody  int64
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	mux      *http.ServeMux
@@ -40,7 +44,11 @@ type Server struct {
 
 // NewServer builds the handler.
 func NewServer(d Deps) *Server {
-	s := &Server{svc: d.Service, ready: d.Ready, log: d.Logger, registry: d.Registry, version: d.Version, mux: http.NewServeMux()}
+	s := &Server{svc: d.Service, ready: d.Ready, log: d.Logger, registry: d.Registry, version: d.Version, mux: http.NewServeMux(),
+		auth: d.Auth, maxBody: d.MaxBody}
+	if s.maxBody <= 0 {
+		s.maxBody = 20 << 20
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

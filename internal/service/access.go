@@ -50,6 +50,7 @@ func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, p
 			switch {
 			case err == nil && tx.Now().Before(sess.EndsAt):
 				actor.Mode, actor.ModeReason, actor.ModeSince = sess.Mode, sess.Reason, sess.StartedAt
+				reportMode(ctx, sess.Mode, sess.EndsAt)
 			case err != nil && carnet.ErrorCode(err) != carnet.ENOTFOUND:
 				return nil, err
 			}

@@ -350,3 +350,22 @@ func (s *Service) ChangeDocument(ctx context.Context, actor carnet.Actor, patien
 	}
 	return d, nil
 }
+
+// DocumentPatient returns the patient a document belongs to, for callers that address a
+// document by its ID alone (FHIR). It reveals nothing of the document: reading it is decided by
+// ReadDocument.
+func (s *Service) DocumentPatient(ctx context.Context, actor carnet.Actor, documentID string) (string, error) {
+	if actor.Kind == carnet.ActorOperator || actor.Kind == "" {
+		return "", carnet.Errorf(carnet.ENOTFOUND, "document introuvable")
+	}
+	var id string
+	err := s.store.View(ctx, func(tx carnet.Tx) error {
+		var err error
+		id, err = tx.DocumentPatient(ctx, documentID)
+		if carnet.ErrorCode(err) == carnet.ENOTFOUND {
+			return carnet.Errorf(carnet.ENOTFOUND, "document introuvable")
+		}
+		return err
+	})
+	return id, err
+}

@@ -279,3 +279,25 @@ func (s *Service) StartEmergency(ctx context.Context, actor carnet.Actor, patien
 	}
 	return session, deadline, nil
 }
+
+// SessionMode is where a request learns in which mode the service acted for it: load fills it
+// when a professional's emergency session applies, so that the mode is stated in the response.
+type SessionMode struct {
+	Mode  carnet.AccessMode
+	Until time.Time
+}
+
+type sessionModeKey struct{}
+
+// WithSessionMode returns a context that collects the access mode of the service calls made
+// with it.
+func WithSessionMode(ctx context.Context) (context.Context, *SessionMode) {
+	m := &SessionMode{}
+	return context.WithValue(ctx, sessionModeKey{}, m), m
+}
+
+func reportMode(ctx context.Context, mode carnet.AccessMode, until time.Time) {
+	if m, ok := ctx.Value(sessionModeKey{}).(*SessionMode); ok {
+		m.Mode, m.Until = mode, until
+	}
+}

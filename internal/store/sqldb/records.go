@@ -30,6 +30,10 @@ func (tx *Tx) CreateDocument(ctx context.Context, d *carnet.Document) error {
 		return carnet.Errorf(carnet.EINVALID, "titre non scellé")
 	}
 	d.CreatedAt, d.UpdatedAt = tx.now, tx.now
+	if _, err := tx.exec(ctx, "store.CreateDocument", `INSERT INTO document_index (document_id, patient_id) VALUES (?, ?)`,
+		d.ID, d.PatientID); err != nil {
+		return err
+	}
 	_, err := tx.exec(ctx, "store.CreateDocument", `INSERT INTO documents (`+documentCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		d.PatientID, d.ID, d.TypeCode, string(d.Class), d.TitleSealed, string(d.AuthorKind), d.AuthorID, d.AuthorName,
@@ -42,6 +46,13 @@ func (tx *Tx) CreateDocument(ctx context.Context, d *carnet.Document) error {
 func (tx *Tx) Document(ctx context.Context, patientID, id string) (*carnet.Document, error) {
 	d, err := scanDocument(tx.queryRow(ctx, `SELECT `+documentCols+` FROM documents WHERE patient_id = ? AND document_id = ?`, patientID, id))
 	return d, tx.db.wrap("store.Document", err)
+}
+
+// DocumentPatient returns the patient a document belongs to.
+func (tx *Tx) DocumentPatient(ctx context.Context, documentID string) (string, error) {
+	var id string
+	err := tx.queryRow(ctx, `SELECT patient_id FROM document_index WHERE document_id = ?`, documentID).Scan(&id)
+	return id, tx.db.wrap("store.DocumentPatient", err)
 }
 
 // UpdateDocument saves the mutable fields of a document: type, sealed title, status, flags.

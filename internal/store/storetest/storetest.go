@@ -272,6 +272,11 @@ func testDocuments(t *testing.T, s carnet.Store) {
 			!bytes.Equal(got.TitleSealed, d2.TitleSealed) || got.Title != "" {
 			t.Errorf("read back %+v", got)
 		}
+		if owner, err := tx.DocumentPatient(ctx, d2.ID); err != nil || owner != p.ID {
+			t.Errorf("document's patient: %q %v", owner, err)
+		}
+		_, err = tx.DocumentPatient(ctx, newID())
+		wantCode(t, err, carnet.ENOTFOUND)
 		// A document is only found under its own patient.
 		_, err = tx.Document(ctx, other.ID, d2.ID)
 		wantCode(t, err, carnet.ENOTFOUND)

@@ -75,6 +75,13 @@ CREATE TABLE documents (
 );
 CREATE INDEX documents_by_date ON documents (patient_id, service_date DESC);
 
+-- Where a document lives, by its ID alone (FHIR reads address a document by ID), kept apart so
+-- that it can be distributed by its own key.
+CREATE TABLE document_index (
+    document_id TEXT PRIMARY KEY,
+    patient_id  TEXT NOT NULL
+);
+
 CREATE TABLE profile_entries (
     patient_id  TEXT NOT NULL,
     entry_id    TEXT NOT NULL,

@@ -1,5 +1,7 @@
 package httpapi
 
+import "github.com/carnet-sante/carnet"
+
 // routes lists Carnet's whole HTTP surface.
 func (s *Server) routes() {
 	s.mux.Handle("GET /healthz", s.handleHealthz())
@@ -22,4 +24,22 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /api/v1/patients/{pid}/vaccinations", s.pro(s.apiVaccinations))
 	s.mux.Handle("POST /api/v1/patients/{pid}/vaccinations", s.pro(s.apiAddVaccination))
 	s.mux.Handle("GET /api/v1/patients/{pid}/wishes", s.pro(s.apiWishes))
+
+	// The FHIR R4 facade (JSON), same authentication, same door.
+	s.mux.Handle("GET /.well-known/smart-configuration", s.smartConfiguration())
+	s.mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
+	s.mux.Handle("GET /fhir/metadata", s.fhirMetadata())
+	s.mux.Handle("GET /fhir/Patient", s.fhirHandler(s.fhirSearchPatient))
+	s.mux.Handle("GET /fhir/Patient/{id}", s.fhirHandler(s.fhirReadPatient))
+	s.mux.Handle("GET /fhir/DocumentReference", s.fhirHandler(s.fhirSearchDocuments))
+	s.mux.Handle("POST /fhir/DocumentReference", s.fhirHandler(s.fhirCreateDocument))
+	s.mux.Handle("GET /fhir/DocumentReference/{id}", s.fhirHandler(s.fhirReadDocument))
+	s.mux.Handle("GET /fhir/Binary/{id}", s.fhirHandler(s.fhirReadBinary))
+	s.mux.Handle("POST /fhir/Binary", s.fhirHandler(s.fhirCreateBinary))
+	s.mux.Handle("GET /fhir/Immunization", s.fhirHandler(s.fhirSearchProfile(carnet.ProfileVaccination, "Immunization")))
+	s.mux.Handle("POST /fhir/Immunization", s.fhirHandler(s.fhirCreateImmunization))
+	s.mux.Handle("GET /fhir/AllergyIntolerance", s.fhirHandler(s.fhirSearchProfile(carnet.ProfileAllergy, "AllergyIntolerance")))
+	s.mux.Handle("GET /fhir/Condition", s.fhirHandler(s.fhirSearchProfile(carnet.ProfileCondition, "Condition")))
+	s.mux.Handle("POST /fhir/Consent", s.fhirHandler(s.fhirCreateConsent))
+	s.mux.Handle("GET /fhir/AuditEvent", s.fhirHandler(s.fhirSearchAuditEvent))
 }

@@ -26,6 +26,12 @@ type Deps struct {
 	Version  string
 	Auth     Authenticator // the professional API's authentication; nil: the API answers 503
 	MaxBody  int64         // the largest document body accepted (default 20 MiB)
+	// SMART adds to (or overrides) the /.well-known/smart-configuration document, e.g. the
+	// token_endpoint of the configured OpenID Connect issuer.
+	SMART map[string]any
+	// JWKS is the public key set of Carnet's embedded token issuer, served at
+	// /.well-known/jwks.json (nil: not served).
+	JWKS []byte
 }
 
 // Server is the HTTP handler.
@@ -37,6 +43,8 @@ type Server struct {
 	version  string
 	auth     Authenticator
 	maxBody  int64
+	smart    map[string]any
+	jwks     []byte
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	mux      *http.ServeMux
@@ -45,7 +53,7 @@ type Server struct {
 // NewServer builds the handler.
 func NewServer(d Deps) *Server {
 	s := &Server{svc: d.Service, ready: d.Ready, log: d.Logger, registry: d.Registry, version: d.Version, mux: http.NewServeMux(),
-		auth: d.Auth, maxBody: d.MaxBody}
+		auth: d.Auth, maxBody: d.MaxBody, smart: d.SMART, jwks: d.JWKS}
 	if s.maxBody <= 0 {
 		s.maxBody = 20 << 20
 	}

@@ -3,7 +3,6 @@ package sqldb
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sync"
 	"time"
 
@@ -119,20 +118,21 @@ func (db *DB) runBatch(batch []*groupReq) {
 	}
 	committed := 0
 	stmts := map[string]*sql.Stmt{}
-	for i, r := range batch {
+	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = db.wrap("store.update", err)
 			continue
 		}
-		sp := fmt.Sprintf("g%d", i)
-		if _, err := sqlTx.ExecContext(context.Background(), "SAVEPOINT "+sp); err != nil {
+		// Savepoints follow one another (each released before the next), so one name and three
+		// statements prepared once per batch serve them all.
+		if err := execCached(sqlTx, stmts, "SAVEPOINT g"); err != nil {
 			r.err = db.wrap("store.savepoint", err)
 			continue
 		}
 		tx := &Tx{tx: sqlTx, db: db, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond)}
 		r.err, r.panic = call(r.fn, tx)
 		if r.err != nil || r.panic != nil {
-			if _, err := sqlTx.ExecContext(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); err != nil {
+			if err := execCached(sqlTx, stmts, "ROLLBACK TO SAVEPOINT g"); err != nil {
 				// The transaction is unusable: fail the whole batch.
 				sqlTx.Rollback()
 				fail(db.wrap("store.rollback", err))
@@ -141,7 +141,7 @@ func (db *DB) runBatch(batch []*groupReq) {
 		} else {
 			committed++
 		}
-		if _, err := sqlTx.ExecContext(context.Background(), "RELEASE SAVEPOINT "+sp); err != nil {
+		if err := execCached(sqlTx, stmts, "RELEASE SAVEPOINT g"); err != nil {
 			sqlTx.Rollback()
 			fail(db.wrap("store.release", err))
 			return
@@ -164,4 +164,18 @@ func call(fn func(carnet.Tx) error, tx *Tx) (err error, p any) {
 		}
 	}()
 	return fn(tx), nil
+}
+
+// execCached runs a statement prepared once in the batch's transaction.
+func execCached(tx *sql.Tx, stmts map[string]*sql.Stmt, query string) error {
+	st, ok := stmts[query]
+	if !ok {
+		var err error
+		if st, err = tx.PrepareContext(context.Background(), query); err != nil {
+			return err
+		}
+		stmts[query] = st
+	}
+	_, err := st.ExecContext(context.Background())
+	return err
 }

@@ -1097,12 +1097,17 @@ func testConcurrentMixed(t *testing.T, s carnet.Store) {
 	})
 }
 
-// BenchAudit measures audit appends: one event per transaction, from 64 concurrent writers on
-// 64 patients (a server under load), reported as events per second.
+// BenchAudit measures audit appends: one event per transaction, from 16, 64 and 256 concurrent
+// writers each on its own patient (a server under load), reported as events per second.
 func BenchAudit(b *testing.B, open OpenB) {
+	for _, writers := range []int{16, 64, 256} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) { benchAudit(b, open, writers) })
+	}
+}
+
+func benchAudit(b *testing.B, open OpenB, writers int) {
 	s := open(b)
 	b.Cleanup(func() { s.Close() })
-	const writers = 64
 	pats := make(chan string, writers)
 	for i := 0; i < writers; i++ {
 		p := NewPatient(i)
@@ -1111,7 +1116,7 @@ func BenchAudit(b *testing.B, open OpenB) {
 		}
 		pats <- p.ID
 	}
-	b.SetParallelism(writers / max(1, runtimeProcs()))
+	b.SetParallelism(max(1, writers/max(1, runtimeProcs())))
 	start := time.Now()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -1125,7 +1130,6 @@ func BenchAudit(b *testing.B, open OpenB) {
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 }
-
 func testEmergencySessions(t *testing.T, s carnet.Store) {
 	p := createPatient(t, s)
 	t0 := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)

@@ -43,6 +43,10 @@ Environnement :
                          serveur SMTP des courriels (sinon boîte de développement <data>/mail)
   CARNET_SMS_URL, CARNET_SMS_TOKEN
                          passerelle SMS HTTP (sinon fichier <data>/sms.jsonl)
+  CARNET_OIDC_ISSUER, CARNET_OIDC_AUDIENCE
+                         émetteur OpenID Connect des jetons des professionnels (Pro Santé Connect)
+  CARNET_TOKEN_ISSUER, CARNET_TOKEN_KEY_FILE
+                         émetteur intégré des jetons (défaut <data>/token-signing.key)
   CARNET_AUDIT_KEY_FILE  clé Ed25519 des points de contrôle (défaut <data>/audit-signing.key)
   CARNET_CHECKPOINT_INTERVAL  fréquence des points de contrôle du journal (défaut 10m)
   CARNET_BREAK_GLASS_WINDOW  durée d'une session bris de glace (défaut 120h)
@@ -80,6 +84,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = e.jobs(ctx, rest)
 	case "audit":
 		err = e.audit(ctx, rest)
+	case "token":
+		err = e.token(ctx, rest)
+	case "directory":
+		err = e.directory(ctx, rest)
 	case "version":
 		fmt.Fprintln(stdout, "carnet", version)
 	case "help", "-h", "--help":

@@ -63,8 +63,21 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 			return fmt.Errorf("monde de démonstration : %w", err)
 		}
 	}
+	iss, err := e.issuer(a.dataDir)
+	if err != nil {
+		return err
+	}
+	authn, err := e.newAuthenticator(ctx, a, iss)
+	if err != nil {
+		return err
+	}
+	jwks, err := iss.JWKS()
+	if err != nil {
+		return err
+	}
 	srv := &http.Server{
-		Handler:           httpapi.NewServer(httpapi.Deps{Service: a.svc, Ready: a.store.Ping, Logger: e.log, Registry: reg, Version: version}),
+		Handler: httpapi.NewServer(httpapi.Deps{Service: a.svc, Ready: a.store.Ping, Logger: e.log, Registry: reg, Version: version,
+			Auth: authn, MaxBody: *maxBody, JWKS: jwks}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,

@@ -53,3 +53,39 @@ func ActorFor(p *carnet.Professional) carnet.Actor {
 func PatientActor(p *carnet.Patient) carnet.Actor {
 	return carnet.Actor{Kind: carnet.ActorPatient, ID: p.ID, Name: p.DisplayName()}
 }
+
+// DeactivateProfessionalsNotIn deactivates every active professional whose RPPS is not in keep
+// (a full directory import). Deactivated professionals lose access at once: the policy denies
+// an inactive professional everything.
+func (s *Service) DeactivateProfessionalsNotIn(ctx context.Context, actor carnet.Actor, keep map[string]bool) (int, error) {
+	if actor.Kind != carnet.ActorOperator && actor.Kind != carnet.ActorSystem {
+		return 0, carnet.Errorf(carnet.EFORBIDDEN, "seul l'opérateur charge l'annuaire")
+	}
+	n, after := 0, ""
+	for {
+		var page []*carnet.Professional
+		err := s.store.Update(ctx, func(tx carnet.Tx) error {
+			var err error
+			if page, err = tx.ListProfessionals(ctx, carnet.ProfessionalFilter{AfterID: after, Limit: 500}); err != nil {
+				return err
+			}
+			for _, p := range page {
+				if p.Active && !keep[p.RPPS] {
+					p.Active = false
+					if err := tx.UpdateProfessional(ctx, p); err != nil {
+						return err
+					}
+					n++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, err
+		}
+		if len(page) < 500 {
+			return n, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}

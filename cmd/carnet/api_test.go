@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// apiClient calls the running server with a bearer token.
+type apiClient struct {
+	t     *testing.T
+	url   string
+	token string
+}
+
+func (c apiClient) do(method, path, contentType string, body []byte) (*http.Response, []byte) {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.url+path, bytes.NewReader(body))
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, b
+}
+
+func (c apiClient) json(method, path string, in any, want int) map[string]any {
+	c.t.Helper()
+	var body []byte
+	if in != nil {
+		body, _ = json.Marshal(in)
+	}
+	resp, b := c.do(method, path, "application/json", body)
+	if resp.StatusCode != want {
+		c.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, b)
+	}
+	var out map[string]any
+	json.Unmarshal(b, &out)
+	return out
+}
+
+func issueToken(t *testing.T, env map[string]string, rpps string) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"carnet", "token", "--rpps", rpps}, func(k string) string { return env[k] }, nil, &out, io.Discard); err != nil {
+		t.Fatalf("token: %v", err)
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// TestProfessionalAPI drives the JSON API and the FHIR facade of a running server with real
+// tokens: consent, search by INS, listing filtered by the grid, reading, depositing, bad input,
+// emergency access with its mode stated, and a deactivated professional shut out.
+func TestProfessionalAPI(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"CARNET_DATA": data}
+	s := start(t, env, "serve", "--demo")
+	kineRPPS, nurseRPPS := rppsWithLuhn("1000345678"), rppsWithLuhn("1000567890")
+	kine := apiClient{t, s.url, issueToken(t, env, kineRPPS)}
+	nurse := apiClient{t, s.url, issueToken(t, env, nurseRPPS)}
+
+	// No token, a bad token.
+	resp, _ := apiClient{t, s.url, ""}.do("GET", "/api/v1/patients?ins="+DemoMarieNIR, "", nil)
+	if resp.StatusCode != 401 || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Errorf("no token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	if resp, _ := (apiClient{t, s.url, kine.token + "x"}).do("GET", "/api/v1/patients?ins="+DemoMarieNIR, "", nil); resp.StatusCode != 401 {
+		t.Errorf("tampered token: %d", resp.StatusCode)
+	}
+
+	p := kine.json("GET", "/api/v1/patients?ins=urn:oid:1.2.250.1.213.1.4.8|"+DemoMarieNIR, nil, 200)
+	pid := p["id"].(string)
+	// Without consent, no listing.
+	kine.json("GET", "/api/v1/patients/"+pid+"/documents", nil, 403)
+	kine.json("POST", "/api/v1/patients/"+pid+"/consents", map[string]any{"kind": "oral"}, 201)
+	list := kine.json("GET", "/api/v1/patients/"+pid+"/documents", nil, 200)
+	docs := list["documents"].([]any)
+	var labID string
+	for _, d := range docs {
+		if d.(map[string]any)["type_code"] == "11502-2" {
+			t.Error("the kiné sees a lab report")
+		}
+	}
+	if len(docs) == 0 {
+		t.Fatal("the kiné sees no document")
+	}
+	// The médecin sees the lab report; the kiné asking for it directly is refused.
+	doctor := apiClient{t, s.url, issueToken(t, env, rppsWithLuhn("1000123456"))}
+	for _, d := range doctor.json("GET", "/api/v1/patients/"+pid+"/documents?type=11502-2", nil, 200)["documents"].([]any) {
+		labID = d.(map[string]any)["id"].(string)
+	}
+	if labID == "" {
+		t.Fatal("no lab report for the médecin")
+	}
+	if resp, b := kine.do("GET", "/api/v1/patients/"+pid+"/documents/"+labID+"/content", "", nil); resp.StatusCode != 403 || !strings.Contains(string(b), "grille") {
+		t.Errorf("kiné reading a lab report: %d %s", resp.StatusCode, b)
+	}
+	first := docs[0].(map[string]any)
+	resp, body := kine.do("GET", "/api/v1/patients/"+pid+"/documents/"+first["id"].(string)+"/content", "", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != first["media_type"] || len(body) == 0 {
+		t.Errorf("content: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+
+	// Deposit, then bad deposits.
+	pdf := demoPDF("Bilan kinésithérapique")
+	dep := kine.json("POST", "/api/v1/patients/"+pid+"/documents", map[string]any{"type_code": "11488-4", "title": "Bilan kiné",
+		"media_type": "application/pdf", "content": base64.StdEncoding.EncodeToString(pdf)}, 201)
+	bad := []struct {
+		body map[string]any
+		want int
+	}{
+		{map[string]any{"type_code": "0000-0", "title": "x", "media_type": "text/plain", "content": base64.StdEncoding.EncodeToString([]byte("x"))}, 400},
+		{map[string]any{"type_code": "11488-4", "title": "x", "media_type": "application/pdf", "content": base64.StdEncoding.EncodeToString([]byte("pas un pdf"))}, 400},
+		{map[string]any{"type_code": "11488-4", "title": "x", "media_type": "text/plain", "content": "%%%"}, 400},
+		{map[string]any{"type_code": "11488-4", "title": "x", "media_type": "text/plain", "content": "", "extra": 1}, 400},
+	}
+	for _, b := range bad {
+		kine.json("POST", "/api/v1/patients/"+pid+"/documents", b.body, b.want)
+	}
+	kine.json("POST", "/api/v1/patients/"+pid+"/documents/"+dep["id"].(string)+"/replace", map[string]any{"type_code": "11488-4",
+		"title": "Bilan kiné v2", "media_type": "application/pdf", "content": base64.StdEncoding.EncodeToString(pdf)}, 201)
+	kine.json("POST", "/api/v1/patients/"+pid+"/documents/"+dep["id"].(string)+"/replace", map[string]any{"type_code": "11488-4",
+		"title": "encore", "media_type": "application/pdf", "content": base64.StdEncoding.EncodeToString(pdf)}, 409)
+	kine.json("POST", "/api/v1/patients/"+pid+"/vaccinations", map[string]any{"label": "Tétanos", "date": "2026-11-01"}, 201)
+	if v := kine.json("GET", "/api/v1/patients/"+pid+"/vaccinations", nil, 200)["vaccinations"].([]any); len(v) < 2 {
+		t.Errorf("vaccinations: %v", v)
+	}
+	kine.json("GET", "/api/v1/patients/"+pid+"/wishes", nil, 200)
+
+	// Emergency: the nurse has no consent; bris de glace opens access, and every response of the
+	// session says so.
+	nurse.json("GET", "/api/v1/patients/"+pid+"/documents", nil, 403)
+	nurse.json("POST", "/api/v1/patients/"+pid+"/emergency", map[string]any{"mode": "bris_de_glace", "reason": ""}, 400)
+	nurse.json("POST", "/api/v1/patients/"+pid+"/emergency", map[string]any{"mode": "bris_de_glace", "reason": "patiente inconsciente à domicile"}, 201)
+	resp, _ = nurse.do("GET", "/api/v1/patients/"+pid+"/documents", "", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Carnet-Access-Mode") != "bris_de_glace" {
+		t.Errorf("emergency listing: %d mode %q", resp.StatusCode, resp.Header.Get("X-Carnet-Access-Mode"))
+	}
+
+	// FHIR.
+	resp, b := kine.do("GET", "/fhir/metadata", "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "CapabilityStatement") {
+		t.Errorf("metadata: %d", resp.StatusCode)
+	}
+	resp, b = kine.do("GET", "/fhir/DocumentReference?patient=Patient/"+pid+"&type=http://loinc.org|11488-4", "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"searchset"`) || !strings.Contains(string(b), "DocumentReference") {
+		t.Errorf("FHIR search: %d %.300s", resp.StatusCode, b)
+	}
+	resp, b = kine.do("GET", "/fhir/DocumentReference/"+labID, "", nil)
+	if resp.StatusCode != 403 || !strings.Contains(string(b), "OperationOutcome") {
+		t.Errorf("FHIR denied read: %d %.300s", resp.StatusCode, b)
+	}
+	for _, raw := range []string{`{`, `{"resourceType":"Patient"}`, `{"resourceType":"DocumentReference","status":"current"}`} {
+		resp, b = kine.do("POST", "/fhir/DocumentReference", "application/fhir+json", []byte(raw))
+		if resp.StatusCode != 400 || !strings.Contains(string(b), "OperationOutcome") {
+			t.Errorf("FHIR bad create %s: %d %.200s", raw, resp.StatusCode, b)
+		}
+	}
+
+	// A deactivated professional loses access at once.
+	file := filepath.Join(t.TempDir(), "rpps.txt")
+	os.WriteFile(file, []byte("RPPS|profession|specialite|civilite|nom|prenom|structure|nom structure|actif\n"+
+		kineRPPS+"|70||M.|Bernard|Sophie|750034567|Cabinet de kinésithérapie du Parc|non\n"), 0o600)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"carnet", "directory", "import", file}, func(k string) string { return env[k] }, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "1 mis à jour") {
+		t.Errorf("import: %s", out.String())
+	}
+	if resp, _ := kine.do("GET", "/api/v1/patients/"+pid+"/documents", "", nil); resp.StatusCode != 401 {
+		t.Errorf("deactivated professional: %d", resp.StatusCode)
+	}
+	// The OpenAPI document is served.
+	resp, b = kine.do("GET", "/api/openapi.json", "", nil)
+	var doc map[string]any
+	if resp.StatusCode != 200 || json.Unmarshal(b, &doc) != nil || doc["openapi"] != "3.0.3" {
+		t.Errorf("openapi: %d", resp.StatusCode)
+	}
+}

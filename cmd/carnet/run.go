@@ -88,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = e.token(ctx, rest)
 	case "directory":
 		err = e.directory(ctx, rest)
+	case "bench":
+		err = e.bench(ctx, rest)
 	case "version":
 		fmt.Fprintln(stdout, "carnet", version)
 	case "help", "-h", "--help":

@@ -191,6 +191,7 @@ CREATE TABLE audit_events_p5 PARTITION OF audit_events FOR VALUES WITH (MODULUS 
 CREATE TABLE audit_events_p6 PARTITION OF audit_events FOR VALUES WITH (MODULUS 8, REMAINDER 6);
 CREATE TABLE audit_events_p7 PARTITION OF audit_events FOR VALUES WITH (MODULUS 8, REMAINDER 7);
 CREATE INDEX audit_events_by_time ON audit_events (patient_id, at);
+CREATE INDEX audit_events_by_actor ON audit_events (patient_id, actor_id, seq);
 
 CREATE TABLE audit_heads (
     patient_id TEXT PRIMARY KEY,

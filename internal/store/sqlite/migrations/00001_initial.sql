@@ -182,6 +182,7 @@ CREATE TABLE audit_events (
     PRIMARY KEY (patient_id, seq)
 );
 CREATE INDEX audit_events_by_time ON audit_events (patient_id, at);
+CREATE INDEX audit_events_by_actor ON audit_events (patient_id, actor_id, seq);
 
 CREATE TABLE audit_heads (
     patient_id TEXT PRIMARY KEY,

@@ -104,3 +104,23 @@ func TestAuditVerifyDetectsTampering(t *testing.T) {
 		})
 	}
 }
+
+// forEachEvent reads a patient's audit events from a stopped server's SQLite file.
+func forEachEvent(t *testing.T, data, patientID string, fn func(action, actor, decision, target string)) {
+	t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(data, "carnet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT action, actor_id, decision, target_id FROM audit_events WHERE patient_id = ? ORDER BY seq`, patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a, b, c, d string
+		rows.Scan(&a, &b, &c, &d)
+		fn(a, b, c, d)
+	}
+}

@@ -130,7 +130,7 @@ func (db *DB) runBatch(batch []*groupReq) {
 			continue
 		}
 		tx := &Tx{tx: sqlTx, db: db, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond)}
-		r.err, r.panic = call(r.fn, tx)
+		r.panic, r.err = call(r.fn, tx)
 		if r.err != nil || r.panic != nil {
 			if err := execCached(sqlTx, stmts, "ROLLBACK TO SAVEPOINT g"); err != nil {
 				// The transaction is unusable: fail the whole batch.
@@ -157,13 +157,13 @@ func (db *DB) runBatch(batch []*groupReq) {
 }
 
 // call runs fn, turning a panic into a value to re-raise in the caller's goroutine.
-func call(fn func(carnet.Tx) error, tx *Tx) (err error, p any) {
+func call(fn func(carnet.Tx) error, tx *Tx) (p any, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			p = v
 		}
 	}()
-	return fn(tx), nil
+	return nil, fn(tx)
 }
 
 // execCached runs a statement prepared once in the batch's transaction.

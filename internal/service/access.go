@@ -55,12 +55,8 @@ func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, p
 				return nil, err
 			}
 		}
-		prior, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: patientID, ActorID: actor.ID, Limit: 1})
-		if err != nil {
+		if sub.accessed, err = tx.HasAccessed(ctx, patientID, actor.ID); err != nil {
 			return nil, err
-		}
-		for _, e := range prior {
-			sub.accessed = sub.accessed || e.Decision == carnet.DecisionAllow
 		}
 	}
 	return sub, nil

@@ -84,3 +84,29 @@ func BenchmarkSealOpen(b *testing.B) {
 }
 
 var _ = carnet.EINVALID
+
+// BenchmarkReadParallel16: 16 concurrent audited reads of one patient's document, the shape of
+// the API benchmark without HTTP.
+func BenchmarkReadParallel16(b *testing.B) {
+	for _, e := range engines() {
+		b.Run(e.name, func(b *testing.B) {
+			st, path := e.open(b)
+			w := newWorld(b, st, path)
+			d, err := w.svc.DepositDocument(ctx, w.doctor, w.patient.ID, service.NewDocument{TypeCode: "11488-4",
+				Title: "Consultation", MediaType: "text/plain", Body: bytes.NewReader(bytes.Repeat([]byte("x"), 4096))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, _, err := w.svc.ReadDocument(ctx, w.kine, w.patient.ID, d.ID); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

@@ -598,6 +598,12 @@ func testAudit(t *testing.T, s carnet.Store) {
 			e.RequestID != "req-1" || e.TargetID != "doc-1" || e.Time.IsZero() {
 			t.Errorf("fields: %+v", e)
 		}
+		if ok, err := tx.HasAccessed(ctx, p.ID, "pro-1"); !ok || err != nil {
+			t.Errorf("pro-1 accessed: %v %v", ok, err)
+		}
+		if ok, err := tx.HasAccessed(ctx, p.ID, "pro-2"); ok || err != nil {
+			t.Errorf("pro-2 accessed: %v %v", ok, err)
+		}
 		reads, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID, Action: "document.read"})
 		if len(reads) != 2 {
 			t.Errorf("by action: %d", len(reads))

@@ -182,8 +182,11 @@ func TestProfessionalAPI(t *testing.T) {
 	if !strings.Contains(out.String(), "1 mis à jour") {
 		t.Errorf("import: %s", out.String())
 	}
-	if resp, _ := kine.do("GET", "/api/v1/patients/"+pid+"/documents", "", nil); resp.StatusCode != 401 {
-		t.Errorf("deactivated professional: %d", resp.StatusCode)
+	if resp, b := kine.do("GET", "/api/v1/patients/"+pid+"/documents", "", nil); resp.StatusCode != 403 || !strings.Contains(string(b), "annuaire") {
+		t.Errorf("deactivated professional: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := kine.do("GET", "/api/v1/patients?ins="+DemoMarieNIR, "", nil); resp.StatusCode != 403 {
+		t.Errorf("deactivated professional searching by INS: %d", resp.StatusCode)
 	}
 	// The OpenAPI document is served.
 	resp, b = kine.do("GET", "/api/openapi.json", "", nil)

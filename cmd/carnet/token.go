@@ -45,8 +45,15 @@ func (a *authenticator) Authenticate(r *http.Request) (carnet.Actor, error) {
 	if err != nil {
 		return carnet.Actor{}, err
 	}
+	if p.Actor.ID != "" {
+		// A token of Carnet's own issuer names the professional's directory ID: the service
+		// reads the directory entry in each decision's transaction (an inactive professional is
+		// refused there), so no look-up is needed here.
+		return p.Actor, nil
+	}
+	// A token of an external issuer names an RPPS: find the professional in the directory.
 	pro, err := a.svc.ProfessionalByRPPS(r.Context(), p.RPPS)
-	if err != nil || !pro.Active || (p.Actor.ID != "" && p.Actor.ID != pro.ID) {
+	if err != nil || !pro.Active {
 		return carnet.Actor{}, carnet.Errorf(carnet.EUNAUTHORIZED, "professionnel inconnu de l'annuaire ou désactivé")
 	}
 	return service.ActorFor(pro), nil

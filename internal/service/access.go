@@ -39,6 +39,12 @@ func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, p
 		if sub.pro, err = tx.Professional(ctx, actor.ID); err != nil && carnet.ErrorCode(err) != carnet.ENOTFOUND {
 			return nil, err
 		}
+		if sub.pro != nil {
+			// The directory, read in this transaction, is the truth about the professional: a
+			// token's claims may be hours old.
+			actor.Name, actor.Profession, actor.Specialty = sub.pro.DisplayName(), sub.pro.Profession, sub.pro.Specialty
+			actor.StructureID, actor.StructureName = sub.pro.StructureID, sub.pro.StructureName
+		}
 		if sub.consents, err = tx.Consents(ctx, patientID, actor.ID); err != nil {
 			return nil, err
 		}

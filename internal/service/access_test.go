@@ -93,7 +93,11 @@ func TestAccessRulesThroughTheDoor(t *testing.T) {
 			t.Error("unblocking did not restore access")
 		}
 		// A block of the structure covers its professionals.
-		w.kine.StructureID = "750034567"
+		// The kiné's structure, as the directory knows it (the directory is the truth, not the token).
+		if _, _, err := w.svc.UpsertProfessional(ctx, operator, &carnet.Professional{RPPS: "10000000026", Profession: "70",
+			Civility: "Dr", FamilyName: "Bernard", GivenName: "Alex", StructureID: "750034567", Active: true}); err != nil {
+			t.Fatal(err)
+		}
 		sb, err := w.svc.Block(ctx, me, w.patient.ID, "", "750034567")
 		if err != nil {
 			t.Fatal(err)

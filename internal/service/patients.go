@@ -77,6 +77,11 @@ func (s *Service) PatientByNIR(ctx context.Context, actor carnet.Actor, nir stri
 	}
 	var p *carnet.Patient
 	err := s.store.View(ctx, func(tx carnet.Tx) error {
+		if actor.Kind == carnet.ActorProfessional || actor.Kind == carnet.ActorRegulator {
+			if pro, err := tx.Professional(ctx, actor.ID); err != nil || !pro.Active {
+				return carnet.Errorf(carnet.EFORBIDDEN, "professionnel inconnu de l'annuaire ou désactivé")
+			}
+		}
 		var err error
 		if p, err = tx.PatientByNIRIndex(ctx, keys.Index(s.indexKey, nir)); err != nil {
 			return notFound(err)

@@ -63,13 +63,9 @@ func (e *env) rotate(ctx context.Context, args []string) error {
 				return err
 			}
 		}
-		ring, _, err := keys.Load(src, false)
+		ring, n, err := rewrap(ctx, st, src, *batch)
 		if err != nil {
 			return err
-		}
-		n, err := service.RotateMasterKey(ctx, st, ring, *batch)
-		if err != nil {
-			return fmt.Errorf("rotation interrompue après %d clés (relancez la commande pour la reprendre) : %w", n, err)
 		}
 		if old == nil {
 			fmt.Fprintf(e.stdout, "%d clés de patients rechiffrées sous la clé %s\n", n, ring.Current().ID())
@@ -83,16 +79,25 @@ func (e *env) rotate(ctx context.Context, args []string) error {
 			n, ring.Current().ID(), retired)
 		return nil
 	}
-	ring, _, err := keys.Load(src, false)
+	ring, n, err := rewrap(ctx, st, src, *batch)
 	if err != nil {
 		return err
 	}
-	n, err := service.RotateMasterKey(ctx, st, ring, *batch)
-	if err != nil {
-		return fmt.Errorf("rotation interrompue après %d clés (relancez la commande pour la reprendre) : %w", n, err)
-	}
 	fmt.Fprintf(e.stdout, "%d clés de patients rechiffrées sous la clé %s : remplacez CARNET_MASTER_KEY par CARNET_MASTER_KEY_NEXT\n", n, ring.Current().ID())
 	return nil
+}
+
+// rewrap re-wraps every data key under the keyring's current key.
+func rewrap(ctx context.Context, st carnet.Store, src keys.Source, batch int) (*keys.Keyring, int, error) {
+	ring, _, err := keys.Load(src, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := service.RotateMasterKey(ctx, st, ring, batch)
+	if err != nil {
+		return nil, n, fmt.Errorf("rotation interrompue après %d clés (relancez la commande pour la reprendre) : %w", n, err)
+	}
+	return ring, n, nil
 }
 
 func fileExists(path string) bool {

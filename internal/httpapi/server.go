@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/fhir"
 	"github.com/carnet-sante/carnet/internal/service"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -143,27 +144,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// httpStatus maps an error code to an HTTP status: the one place where it is done.
+// httpStatus maps an error to its HTTP status, with the same table as the FHIR facade's
+// OperationOutcome (internal/fhir), so that both surfaces answer alike.
 func httpStatus(err error) int {
-	switch carnet.ErrorCode(err) {
-	case carnet.EINVALID:
-		return http.StatusBadRequest
-	case carnet.ENOTFOUND:
-		return http.StatusNotFound
-	case carnet.EFORBIDDEN:
-		return http.StatusForbidden
-	case carnet.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case carnet.ECONFLICT:
-		return http.StatusConflict
-	case carnet.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case carnet.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case carnet.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
+	status, _ := fhir.OutcomeFromError(err)
+	return status
 }
 
 // writeError answers with the error's user-facing message; internal errors are logged.

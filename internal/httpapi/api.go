@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/auth"
 	"github.com/carnet-sante/carnet/internal/fhir"
 	"github.com/carnet-sante/carnet/internal/service"
 )
@@ -27,25 +28,27 @@ type Authenticator interface {
 type proHandler func(w http.ResponseWriter, r *http.Request, actor carnet.Actor) error
 
 // pro authenticates the caller, runs h, states the emergency mode of the session in the response
-// when there is one, and maps errors in one place.
-func (s *Server) pro(h proHandler) http.Handler {
+// when there is one, and maps errors in one place (JSON errors).
+func (s *Server) pro(h proHandler) http.Handler { return s.authed(h, s.writeError) }
+
+// authed is pro with the error writer of the surface (JSON API or FHIR).
+func (s *Server) authed(h proHandler, writeErr func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.auth == nil {
-			s.writeError(w, r, carnet.Errorf(carnet.EUNAVAILABLE, "authentification non configurée"))
+			writeErr(w, r, carnet.Errorf(carnet.EUNAVAILABLE, "authentification non configurée"))
 			return
 		}
 		actor, err := s.auth.Authenticate(r)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="carnet", error="invalid_token", error_description="`+
-				strings.ReplaceAll(carnet.ErrorMessage(err), `"`, "'")+`"`)
-			s.writeError(w, r, err)
+			w.Header().Set("WWW-Authenticate", auth.WWWAuthenticate(err))
+			writeErr(w, r, err)
 			return
 		}
 		actor.RequestID = w.Header().Get("X-Request-Id")
 		ctx, mode := service.WithSessionMode(r.Context())
 		mw := &modeWriter{ResponseWriter: w, mode: mode}
 		if err := h(mw, r.WithContext(ctx), actor); err != nil {
-			s.writeError(mw, r, err)
+			writeErr(mw, r, err)
 		}
 	})
 }

@@ -20,26 +20,7 @@ import (
 const fhirJSON = "application/fhir+json; charset=utf-8"
 
 // fhirHandler is pro for the FHIR facade: errors become OperationOutcome resources.
-func (s *Server) fhirHandler(h proHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.auth == nil {
-			s.writeOutcome(w, r, carnet.Errorf(carnet.EUNAVAILABLE, "authentification non configurée"))
-			return
-		}
-		actor, err := s.auth.Authenticate(r)
-		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="carnet", error="invalid_token"`)
-			s.writeOutcome(w, r, err)
-			return
-		}
-		actor.RequestID = w.Header().Get("X-Request-Id")
-		ctx, mode := service.WithSessionMode(r.Context())
-		mw := &modeWriter{ResponseWriter: w, mode: mode}
-		if err := h(mw, r.WithContext(ctx), actor); err != nil {
-			s.writeOutcome(mw, r, err)
-		}
-	})
-}
+func (s *Server) fhirHandler(h proHandler) http.Handler { return s.authed(h, s.writeOutcome) }
 
 func (s *Server) writeOutcome(w http.ResponseWriter, r *http.Request, err error) {
 	status, oo := fhir.OutcomeFromError(err)

@@ -121,7 +121,8 @@ type Tx interface {
 	// AppendAudit stores an event whose Seq, PrevHash and Hash are set, and moves the head.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
-	// HasAccessed reports whether the patient's history holds an allowed event by the actor.
+	// HasAccessed reports whether the patient's history holds an allowed event by the actor,
+	// other than finding the patient by INS ("patient.search").
 	HasAccessed(ctx context.Context, patientID, actorID string) (bool, error)
 	// AuditHeadsChangedSince lists the chain heads that moved after since (by the time of their
 	// last event), ordered by patient, after afterPatientID, for signed checkpoints.

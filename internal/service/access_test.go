@@ -194,6 +194,17 @@ func TestAdministratorAndNotifications(t *testing.T) {
 	st, path := engines()[0].open(t)
 	w := newWorld(t, st, path)
 	me := service.PatientActor(w.patient)
+	// Finding the patient by INS is recorded, but is not the first access to the record.
+	if _, err := w.svc.PatientByNIR(ctx, w.stranger, w.patient.NIR); err != nil {
+		t.Fatal(err)
+	}
+	var searched bool
+	for _, e := range history(t, w) {
+		searched = searched || (e.Action == "patient.search" && e.ActorID == w.stranger.ID)
+	}
+	if !searched {
+		t.Error("the INS look-up is not in the history")
+	}
 	// The stranger never accessed the record: cannot be administrator.
 	if err := w.svc.SetAdministrator(ctx, me, w.patient.ID, w.stranger.ID); carnet.ErrorCode(err) != carnet.EFORBIDDEN {
 		t.Errorf("administrator without prior access: %v", err)

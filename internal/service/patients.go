@@ -76,23 +76,39 @@ func (s *Service) PatientByNIR(ctx context.Context, actor carnet.Actor, nir stri
 		return nil, err
 	}
 	var p *carnet.Patient
-	err := s.store.View(ctx, func(tx carnet.Tx) error {
-		if actor.Kind == carnet.ActorProfessional || actor.Kind == carnet.ActorRegulator {
-			if pro, err := tx.Professional(ctx, actor.ID); err != nil || !pro.Active {
+	professional := actor.Kind == carnet.ActorProfessional || actor.Kind == carnet.ActorRegulator
+	find := func(tx carnet.Tx) error {
+		if professional {
+			pro, err := tx.Professional(ctx, actor.ID)
+			if err != nil || !pro.Active {
 				return carnet.Errorf(carnet.EFORBIDDEN, "professionnel inconnu de l'annuaire ou désactivé")
 			}
+			actor.Name, actor.Profession, actor.StructureName = pro.DisplayName(), pro.Profession, pro.StructureName
 		}
 		var err error
 		if p, err = tx.PatientByNIRIndex(ctx, keys.Index(s.indexKey, nir)); err != nil {
 			return notFound(err)
 		}
-		return s.openPatient(ctx, tx, p)
-	})
+		if err := s.openPatient(ctx, tx, p); err != nil {
+			return err
+		}
+		if !professional {
+			return nil
+		}
+		// A professional's look-up reveals who the patient is: it is in the patient's history.
+		return s.appendEvent(ctx, tx, s.event(tx, actor, p.ID, "patient.search", "patient", p.ID, true, "recherche par INS"))
+	}
+	var err error
+	if professional {
+		err = s.store.Update(ctx, find)
+	} else {
+		err = s.store.View(ctx, find)
+	}
 	return p, err
 }
 
-// Patient returns a patient's identity to themselves, their legal representative, the operator,
-// or a professional who may access their record.
+// Patient returns a patient's identity to themselves, their legal representative or the
+// operator. Professionals find a patient by INS (PatientByNIR), which is recorded.
 func (s *Service) Patient(ctx context.Context, actor carnet.Actor, patientID string) (*carnet.Patient, error) {
 	var p *carnet.Patient
 	err := s.store.View(ctx, func(tx carnet.Tx) error {
@@ -103,8 +119,7 @@ func (s *Service) Patient(ctx context.Context, actor carnet.Actor, patientID str
 		switch {
 		case actor.Kind == carnet.ActorPatient && actor.ID == patientID,
 			actor.Kind == carnet.ActorRepresentative && p.RightsHolderID == actor.ID,
-			actor.Kind == carnet.ActorOperator, actor.Kind == carnet.ActorSystem,
-			actor.Kind == carnet.ActorProfessional, actor.Kind == carnet.ActorRegulator:
+			actor.Kind == carnet.ActorOperator, actor.Kind == carnet.ActorSystem:
 		default:
 			return carnet.Errorf(carnet.ENOTFOUND, "espace santé introuvable")
 		}

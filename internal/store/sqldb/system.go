@@ -164,8 +164,9 @@ func (tx *Tx) ListAudit(ctx context.Context, f carnet.AuditFilter) ([]*carnet.Au
 // HasAccessed reports whether an allowed event by the actor is in the patient's history.
 func (tx *Tx) HasAccessed(ctx context.Context, patientID, actorID string) (bool, error) {
 	var one int
-	err := tx.queryRow(ctx, `SELECT 1 FROM audit_events WHERE patient_id = ? AND actor_id = ? AND decision = ? LIMIT 1`,
-		patientID, actorID, carnet.DecisionAllow).Scan(&one)
+	// Finding a patient by INS ("patient.search") is not an access to their record.
+	err := tx.queryRow(ctx, `SELECT 1 FROM audit_events WHERE patient_id = ? AND actor_id = ? AND decision = ?
+		AND action <> 'patient.search' LIMIT 1`, patientID, actorID, carnet.DecisionAllow).Scan(&one)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}

@@ -24,6 +24,7 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	clientsFlag := fs.String("clients", "4,16", "nombres de clients simultanés")
 	duration := fs.Duration("duration", 5*time.Second, "durée de chaque mesure")
 	maxReq := fs.Int("max-requests", 500000, "nombre maximal de requêtes par mesure")
+	spread := fs.Int("patients", 0, "répartir les lectures sur ce nombre de patients synthétiques (0 : une seule patiente)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +53,8 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	errc := make(chan error, 1)
 	logs := &addrSniffer{found: addrs}
 	go func() {
-		errc <- run(srvCtx, []string{"carnet", "serve", "--demo", "--addr", "127.0.0.1:0"}, getenv, nil, io.Discard, logs)
+		errc <- run(srvCtx, []string{"carnet", "serve", "--demo", "--demo-patients", fmt.Sprint(*spread), "--addr", "127.0.0.1:0"},
+			getenv, nil, io.Discard, logs)
 	}()
 	var base string
 	select {
@@ -84,28 +86,42 @@ func (e *env) bench(ctx context.Context, args []string) error {
 		}
 		return json.NewDecoder(resp.Body).Decode(v)
 	}
-	var pat struct{ ID string }
-	if err := get("/api/v1/patients?ins="+DemoMarieNIR, &pat); err != nil {
-		return err
+	// The records read: the demo's patient, or the synthetic ones.
+	nirs := []string{DemoMarieNIR}
+	if *spread > 0 {
+		nirs = nirs[:0]
+		for i := 0; i < *spread; i++ {
+			nirs = append(nirs, nirWithKey(fmt.Sprintf("1800175%03d%03d", 100+i/1000, i%1000)))
+		}
 	}
-	var list struct {
-		Documents []struct{ ID string }
+	var lists, reads, contents []string
+	for _, nir := range nirs {
+		var pat struct{ ID string }
+		if err := get("/api/v1/patients?ins="+nir, &pat); err != nil {
+			return err
+		}
+		var list struct {
+			Documents []struct{ ID string }
+		}
+		if err := get("/api/v1/patients/"+pat.ID+"/documents", &list); err != nil || len(list.Documents) == 0 {
+			return fmt.Errorf("liste des documents : %v", err)
+		}
+		docPath := base + "/api/v1/patients/" + pat.ID + "/documents/" + list.Documents[0].ID
+		lists = append(lists, base+"/api/v1/patients/"+pat.ID+"/documents")
+		reads = append(reads, docPath)
+		contents = append(contents, docPath+"/content")
 	}
-	if err := get("/api/v1/patients/"+pat.ID+"/documents", &list); err != nil || len(list.Documents) == 0 {
-		return fmt.Errorf("liste des documents : %v", err)
-	}
-	docPath := "/api/v1/patients/" + pat.ID + "/documents/" + list.Documents[0].ID
 	scenarios := []loadtest.Scenario{
 		{Name: "baseline: static JSON", URL: base + "/api/v1/ping"},
-		{Name: "document list (audited)", URL: base + "/api/v1/patients/" + pat.ID + "/documents", Header: hdr},
-		{Name: "document read (audited, metadata)", URL: base + docPath, Header: hdr},
-		{Name: "document content (audited, decrypted)", URL: base + docPath + "/content", Header: hdr},
+		{Name: "document list (audited)", URLs: lists, Header: hdr},
+		{Name: "document read (audited, metadata)", URLs: reads, Header: hdr},
+		{Name: "document content (audited, decrypted)", URLs: contents, Header: hdr},
 	}
 	store := "SQLite"
 	if env["CARNET_DATABASE_URL"] != "" {
 		store = "PostgreSQL"
 	}
-	fmt.Fprintf(e.stdout, "Store: %s — %d s per measure\n\n", store, int(duration.Seconds()))
+	fmt.Fprintf(e.stdout, "Store: %s — %d patient(s) — %d s per measure\n\n", store, len(nirs), int(duration.Seconds()))
 	var results []loadtest.Result
 	for _, c := range clients {
 		for _, sc := range scenarios {

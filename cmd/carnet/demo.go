@@ -195,3 +195,34 @@ func loadDemo(ctx context.Context, svc *service.Service, log *slog.Logger) error
 	log.Info("demo world loaded", "patients", 1+len(others), "professionals", len(pros), "documents", len(docs)+1, "jean", jean.ID != "")
 	return nil
 }
+
+// loadSynthetic adds n synthetic patients (valid NIRs) to the demo world, each with a consent
+// of the demo's médecin généraliste and one document of hers, so that a load test spreads over
+// many records as a real service does. It does nothing for patients already there.
+func loadSynthetic(ctx context.Context, svc *service.Service, n int) error {
+	op := carnet.Actor{Kind: carnet.ActorOperator, ID: "demo", Name: "Assurance Maladie (démonstration)"}
+	pro, err := svc.ProfessionalByRPPS(ctx, rppsWithLuhn("1000123456"))
+	if err != nil {
+		return err
+	}
+	doctor := service.ActorFor(pro)
+	for i := 0; i < n; i++ {
+		nir := nirWithKey(fmt.Sprintf("1800175%03d%03d", 100+i/1000, i%1000))
+		if _, err := svc.PatientByNIR(ctx, op, nir); err == nil {
+			continue
+		}
+		p, err := svc.CreatePatient(ctx, op, &carnet.Patient{NIR: nir, BirthName: fmt.Sprintf("SYNTHETIQUE%d", i), GivenNames: "Patient",
+			Sex: carnet.SexMale, BirthDate: day("1980-01-15"), Status: carnet.PatientActive})
+		if err != nil {
+			return err
+		}
+		if _, err := svc.DeclareConsent(ctx, doctor, p.ID, carnet.ConsentOral, "", nil); err != nil {
+			return err
+		}
+		if _, err := svc.DepositDocument(ctx, doctor, p.ID, service.NewDocument{TypeCode: "11488-4", Title: "Consultation",
+			MediaType: "text/plain", ServiceDate: day("2026-10-01"), Body: strings.NewReader("Consultation de synthèse.\n")}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -33,6 +33,7 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 	fs.BoolVar(&demo, "demo", demo, "charger le monde de démonstration")
 	baseURL := fs.String("base-url", "", "adresse publique du service (liens des notifications)")
 	maxBody := fs.Int64("max-body", 20<<20, "taille maximale d'un document en octets")
+	synthetic := fs.Int("demo-patients", 0, "avec --demo : patients synthétiques en plus (tests de charge)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +62,9 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 	if demo {
 		if err := loadDemo(ctx, a.svc, e.log); err != nil {
 			return fmt.Errorf("monde de démonstration : %w", err)
+		}
+		if err := loadSynthetic(ctx, a.svc, *synthetic); err != nil {
+			return fmt.Errorf("patients synthétiques : %w", err)
 		}
 	}
 	iss, err := e.issuer(a.dataDir)

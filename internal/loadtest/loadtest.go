@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -18,6 +19,7 @@ type Scenario struct {
 	Name   string
 	Method string
 	URL    string
+	URLs   []string // when set, requests go to these in turn (spread over records)
 	Header http.Header
 	Want   int // expected status (default 200)
 }
@@ -42,8 +44,13 @@ func Run(ctx context.Context, client *http.Client, sc Scenario, clients int, d t
 	if sc.Method == "" {
 		sc.Method = http.MethodGet
 	}
+	var next atomic.Uint64
 	do := func() (time.Duration, error) {
-		req, err := http.NewRequestWithContext(ctx, sc.Method, sc.URL, nil)
+		u := sc.URL
+		if len(sc.URLs) > 0 {
+			u = sc.URLs[next.Add(1)%uint64(len(sc.URLs))]
+		}
+		req, err := http.NewRequestWithContext(ctx, sc.Method, u, nil)
 		if err != nil {
 			return 0, err
 		}

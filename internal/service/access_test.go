@@ -311,3 +311,43 @@ func TestMinorConfidentialCare(t *testing.T) {
 }
 
 func twoDigits(k int) string { return string(rune('0'+k/10)) + string(rune('0'+k%10)) }
+
+// TestSettingsReads: the patient reads their settings and blocks unrecorded; the administrator's
+// reading of the blocks is in the history; a stranger is told the space does not exist.
+func TestSettingsReads(t *testing.T) {
+	st, path := engines()[0].open(t)
+	w := newWorld(t, st, path)
+	me := service.PatientActor(w.patient)
+	before := len(history(t, w))
+	if _, err := w.svc.Settings(ctx, me, w.patient.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Blocks(ctx, me, w.patient.ID); err != nil {
+		t.Fatal(err)
+	}
+	d := w.deposit(t, w.doctor, "11488-4", "Consultation", "contenu")
+	canRead(t, w, w.kine, d)
+	if err := w.svc.SetAdministrator(ctx, me, w.patient.ID, w.kine.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Blocks(ctx, w.kine, w.patient.ID); err != nil {
+		t.Fatalf("administrator reading blocks: %v", err)
+	}
+	if _, err := w.svc.Settings(ctx, w.stranger, w.patient.ID); carnet.ErrorCode(err) != carnet.ENOTFOUND {
+		t.Errorf("stranger reading settings: %v", err)
+	}
+	var adminRead, strangerRefused, own int
+	for _, e := range history(t, w)[:len(history(t, w))-before] {
+		switch {
+		case e.Action == "blocks.read" && e.ActorID == w.kine.ID && e.Decision == carnet.DecisionAllow:
+			adminRead++
+		case e.Action == "settings.read" && e.ActorID == w.stranger.ID && e.Decision == carnet.DecisionDeny:
+			strangerRefused++
+		case (e.Action == "settings.read" || e.Action == "blocks.read") && e.ActorID == w.patient.ID:
+			own++
+		}
+	}
+	if adminRead != 1 || strangerRefused != 1 || own != 0 {
+		t.Errorf("recorded: administrator %d, stranger %d, own %d", adminRead, strangerRefused, own)
+	}
+}

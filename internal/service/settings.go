@@ -47,18 +47,47 @@ func (s *Service) run(ctx context.Context, actor carnet.Actor, patientID string,
 // Settings returns the patient's settings, to the patient or their representative.
 func (s *Service) Settings(ctx context.Context, actor carnet.Actor, patientID string) (*carnet.PatientSettings, error) {
 	var out *carnet.PatientSettings
-	err := s.store.View(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, &actor, patientID)
-		if err != nil {
-			return err
-		}
-		if !s.decide(actor, sub, policy.ActionWriteSettings, nil, tx).Allow {
-			return carnet.Errorf(carnet.ENOTFOUND, "espace santé introuvable")
-		}
+	err := s.readSpace(ctx, actor, patientID, policy.ActionWriteSettings, "settings.read", func(tx carnet.Tx, sub *subject) error {
 		out = sub.settings
 		return nil
 	})
 	return out, err
+}
+
+// readSpace runs a read of the patient's own management data (settings, blocks), allowed to
+// whoever may change it. The patient's own reads are not recorded; anyone else's are, allowed or
+// refused, like every access by someone else.
+func (s *Service) readSpace(ctx context.Context, actor carnet.Actor, patientID string, decideAs policy.Action, event string,
+	fn func(tx carnet.Tx, sub *subject) error) error {
+	own := actor.Kind == carnet.ActorPatient && actor.ID == patientID
+	var denied error
+	body := func(tx carnet.Tx) error {
+		sub, err := s.load(ctx, tx, &actor, patientID)
+		if err != nil {
+			return err
+		}
+		d := s.decide(actor, sub, decideAs, nil, tx)
+		if !own {
+			if err := s.appendEvent(ctx, tx, s.event(tx, actor, patientID, event, "settings", patientID, d.Allow, reasonText(d))); err != nil {
+				return err
+			}
+		}
+		if !d.Allow {
+			denied = carnet.Errorf(carnet.ENOTFOUND, "espace santé introuvable")
+			return nil
+		}
+		return fn(tx, sub)
+	}
+	var err error
+	if own {
+		err = s.store.View(ctx, body)
+	} else {
+		err = s.store.Update(ctx, body)
+	}
+	if err == nil {
+		err = denied
+	}
+	return err
 }
 
 // ChangeSettings changes the patient's access and notification choices.
@@ -175,14 +204,7 @@ func (s *Service) Block(ctx context.Context, actor carnet.Actor, patientID, prof
 // Blocks lists the blocks in force, for the patient's settings.
 func (s *Service) Blocks(ctx context.Context, actor carnet.Actor, patientID string) ([]*carnet.Block, error) {
 	var out []*carnet.Block
-	err := s.store.View(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, &actor, patientID)
-		if err != nil {
-			return err
-		}
-		if !s.decide(actor, sub, policy.ActionBlock, nil, tx).Allow {
-			return carnet.Errorf(carnet.ENOTFOUND, "espace santé introuvable")
-		}
+	err := s.readSpace(ctx, actor, patientID, policy.ActionBlock, "blocks.read", func(tx carnet.Tx, sub *subject) error {
 		bs, err := tx.Blocks(ctx, patientID)
 		for _, b := range bs {
 			if b.RemovedAt == nil {

@@ -195,3 +195,40 @@ func TestProfessionalAPI(t *testing.T) {
 		t.Errorf("openapi: %d", resp.StatusCode)
 	}
 }
+
+// TestFHIRPatientRead: a professional with access reads the patient by ID (recorded); one
+// without access is refused; an oversized attachment is refused with an OperationOutcome.
+func TestFHIRPatientReadAndLimits(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"CARNET_DATA": data}
+	s := start(t, env, "serve", "--demo", "--max-body", "2048")
+	doctor := apiClient{t, s.url, issueToken(t, env, rppsWithLuhn("1000123456"))}
+	nurse := apiClient{t, s.url, issueToken(t, env, rppsWithLuhn("1000567890"))}
+	pid := doctor.json("GET", "/api/v1/patients?ins="+DemoMarieNIR, nil, 200)["id"].(string)
+	resp, b := doctor.do("GET", "/fhir/Patient/"+pid, "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), DemoMarieNIR) {
+		t.Errorf("doctor reads the patient: %d %.200s", resp.StatusCode, b)
+	}
+	if resp, b := nurse.do("GET", "/fhir/Patient/"+pid, "", nil); resp.StatusCode != 403 || !strings.Contains(string(b), "OperationOutcome") {
+		t.Errorf("nurse without consent: %d %.200s", resp.StatusCode, b)
+	}
+	big := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 4096))
+	raw := `{"resourceType":"DocumentReference","status":"current","type":{"coding":[{"system":"http://loinc.org","code":"11488-4"}]},` +
+		`"subject":{"reference":"Patient/` + pid + `"},"description":"Trop gros","content":[{"attachment":{"contentType":"text/plain","data":"` + big + `"}}]}`
+	resp, b = doctor.do("POST", "/fhir/DocumentReference", "application/fhir+json", []byte(raw))
+	if resp.StatusCode != 413 || !strings.Contains(string(b), "OperationOutcome") {
+		t.Errorf("oversized attachment: %d %.200s", resp.StatusCode, b)
+	}
+	doctor.json("POST", "/api/v1/patients/"+pid+"/documents", map[string]any{"type_code": "11488-4", "title": "Trop gros",
+		"media_type": "text/plain", "content": big}, 413)
+	s.stop(t)
+	var read int
+	forEachEvent(t, data, pid, func(action, actor, decision, target string) {
+		if action == "patient.read" && decision == "allow" {
+			read++
+		}
+	})
+	if read != 1 {
+		t.Errorf("%d patient.read events", read)
+	}
+}

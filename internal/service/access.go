@@ -122,10 +122,16 @@ func (s *Service) decided(ctx context.Context, tx carnet.Tx, actor carnet.Actor,
 // record is decided with the decision already taken.
 func (s *Service) record(ctx context.Context, tx carnet.Tx, actor carnet.Actor, sub *subject, action policy.Action,
 	d policy.Decision, doc *carnet.Document, targetType, targetID string, denied *error, do func() error) error {
+	return s.recordNamed(ctx, tx, actor, sub, action, action.String(), d, doc, targetType, targetID, denied, do)
+}
+
+// recordNamed is record with the event's action name given.
+func (s *Service) recordNamed(ctx context.Context, tx carnet.Tx, actor carnet.Actor, sub *subject, action policy.Action, name string,
+	d policy.Decision, doc *carnet.Document, targetType, targetID string, denied *error, do func() error) error {
 	if s.metrics != nil {
-		s.metrics.Decision(action.String(), d.Allow)
+		s.metrics.Decision(name, d.Allow)
 	}
-	e := s.event(tx, actor, sub.patient.ID, action.String(), targetType, targetID, d.Allow, reasonText(d))
+	e := s.event(tx, actor, sub.patient.ID, name, targetType, targetID, d.Allow, reasonText(d))
 	if err := s.appendEvent(ctx, tx, e); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/keys"
+	"github.com/carnet-sante/carnet/internal/policy"
 )
 
 // CreatePatient enrols an insured person: it validates their identity traits, gives them a data
@@ -108,9 +109,20 @@ func (s *Service) PatientByNIR(ctx context.Context, actor carnet.Actor, nir stri
 }
 
 // Patient returns a patient's identity to themselves, their legal representative or the
-// operator. Professionals find a patient by INS (PatientByNIR), which is recorded.
+// operator; and to a professional who may access the record at all (consent or emergency
+// session, not blocked), which is recorded as "patient.read".
 func (s *Service) Patient(ctx context.Context, actor carnet.Actor, patientID string) (*carnet.Patient, error) {
 	var p *carnet.Patient
+	if actor.Kind == carnet.ActorProfessional || actor.Kind == carnet.ActorRegulator {
+		err := s.run(ctx, actor, patientID, policy.ActionReadProfile, nil, "patient", patientID, func(tx carnet.Tx, sub *subject) error {
+			p = sub.patient
+			return s.openPatient(ctx, tx, p)
+		}, "patient.read")
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
 	err := s.store.View(ctx, func(tx carnet.Tx) error {
 		var err error
 		if p, err = tx.Patient(ctx, patientID); err != nil {

@@ -24,8 +24,10 @@ func validChannel(c *string, allowNone bool) bool {
 }
 
 // run is the common shape of a use case on one patient's space: load, decide, record, act.
+// An optional event name records the access under another name than the policy action's (a
+// read decided as the action that governs it).
 func (s *Service) run(ctx context.Context, actor carnet.Actor, patientID string, action policy.Action, doc *carnet.Document,
-	targetType, targetID string, do func(tx carnet.Tx, sub *subject) error) error {
+	targetType, targetID string, do func(tx carnet.Tx, sub *subject) error, event ...string) error {
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
 		sub, err := s.load(ctx, tx, &actor, patientID)
@@ -36,7 +38,12 @@ func (s *Service) run(ctx context.Context, actor carnet.Actor, patientID string,
 		if do != nil {
 			fn = func() error { return do(tx, sub) }
 		}
-		return s.decided(ctx, tx, actor, sub, action, doc, targetType, targetID, &denied, fn)
+		d := s.decide(actor, sub, action, doc, tx)
+		name := action.String()
+		if len(event) > 0 {
+			name = event[0]
+		}
+		return s.recordNamed(ctx, tx, actor, sub, action, name, d, doc, targetType, targetID, &denied, fn)
 	})
 	if err == nil {
 		err = denied

@@ -232,3 +232,41 @@ func TestFHIRPatientReadAndLimits(t *testing.T) {
 		t.Errorf("%d patient.read events", read)
 	}
 }
+
+// TestFHIRTransactionWithBinary: an IHE MHD Provide Document Bundle (transaction: List,
+// DocumentReference, Binary referenced by urn:uuid) deposits one document; the Binary is then
+// readable by its ID.
+func TestFHIRTransactionWithBinary(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"CARNET_DATA": data}
+	s := start(t, env, "serve", "--demo")
+	doctor := apiClient{t, s.url, issueToken(t, env, rppsWithLuhn("1000123456"))}
+	pid := doctor.json("GET", "/api/v1/patients?ins="+DemoMarieNIR, nil, 200)["id"].(string)
+	content := base64.StdEncoding.EncodeToString([]byte("Compte rendu transmis en transaction."))
+	bundle := `{"resourceType":"Bundle","type":"transaction","entry":[
+	 {"fullUrl":"urn:uuid:1c3b9a2e-0000-4000-8000-000000000001","resource":{"resourceType":"List","status":"current","mode":"working"},"request":{"method":"POST","url":"List"}},
+	 {"fullUrl":"urn:uuid:1c3b9a2e-0000-4000-8000-000000000002","resource":{"resourceType":"DocumentReference","status":"current",
+	   "type":{"coding":[{"system":"http://loinc.org","code":"11488-4"}]},"subject":{"reference":"Patient/` + pid + `"},
+	   "description":"Compte rendu (MHD)","content":[{"attachment":{"contentType":"text/plain","url":"urn:uuid:1c3b9a2e-0000-4000-8000-000000000003"}}]},
+	   "request":{"method":"POST","url":"DocumentReference"}},
+	 {"fullUrl":"urn:uuid:1c3b9a2e-0000-4000-8000-000000000003","resource":{"resourceType":"Binary","contentType":"text/plain","data":"` + content + `"},
+	   "request":{"method":"POST","url":"Binary"}}]}`
+	resp, b := doctor.do("POST", "/fhir", "application/fhir+json", []byte(bundle))
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "transaction-response") {
+		t.Fatalf("transaction: %d %s", resp.StatusCode, b)
+	}
+	var out struct {
+		Entry []struct{ Response struct{ Location string } }
+	}
+	json.Unmarshal(b, &out)
+	binLoc := out.Entry[1].Response.Location
+	resp, b = doctor.do("GET", "/fhir/"+binLoc, "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), content) {
+		t.Errorf("Binary read: %d %.200s", resp.StatusCode, b)
+	}
+	// A transaction whose attachment points nowhere is refused, nothing stored.
+	broken := strings.Replace(bundle, `"url":"urn:uuid:1c3b9a2e-0000-4000-8000-000000000003"`, `"url":"urn:uuid:00000000-0000-4000-8000-000000000009"`, 1)
+	if resp, b := doctor.do("POST", "/fhir", "application/fhir+json", []byte(broken)); resp.StatusCode != 400 || !strings.Contains(string(b), "OperationOutcome") {
+		t.Errorf("broken transaction: %d %.200s", resp.StatusCode, b)
+	}
+}

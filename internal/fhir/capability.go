@@ -35,6 +35,8 @@ type CapabilityRest struct {
 	Documentation string               `json:"documentation,omitempty"`
 	Security      *CapabilitySecurity  `json:"security,omitempty"`
 	Resource      []CapabilityResource `json:"resource,omitempty"`
+	// Interaction lists the system-level interactions (transaction: IHE MHD ITI-65).
+	Interaction []CapabilityInteraction `json:"interaction,omitempty"`
 }
 
 // CapabilitySecurity says how clients authenticate.
@@ -100,6 +102,7 @@ func Capability(baseURL, version string) CapabilityStatement {
 		Format:      []string{"json", "application/fhir+json"},
 		Rest: []CapabilityRest{{
 			Mode:          "server",
+			Interaction:   interactions("transaction"),
 			Documentation: "Réponses en JSON seulement. Les erreurs sont des OperationOutcome dont le texte est en français.",
 			Security: &CapabilitySecurity{
 				CORS: true,
@@ -119,7 +122,7 @@ func Capability(baseURL, version string) CapabilityStatement {
 				},
 				{
 					Type:          "DocumentReference",
-					Documentation: "IHE MHD ; visibilité par securityLabel (TRE_A07), versions par relatesTo replaces, contenu en Binary/<id> ou inline",
+					Documentation: "IHE MHD ; visibilité par securityLabel (TRE_A07), versions par relatesTo replaces, contenu inline (attachment.data) ou dans un Binary de la même transaction (IHE MHD ITI-65, POST sur la base)",
 					Interaction:   interactions("read", "search-type", "create"),
 					SearchParam: []CapabilitySearchParam{
 						paramPatient,
@@ -129,7 +132,7 @@ func Capability(baseURL, version string) CapabilityStatement {
 						{Name: "status", Type: "token", Documentation: "current, superseded ou entered-in-error"},
 					},
 				},
-				{Type: "Binary", Interaction: interactions("read", "create")},
+				{Type: "Binary", Interaction: interactions("read")},
 				{
 					Type: "Immunization", Interaction: interactions("read", "search-type", "create"),
 					SearchParam: []CapabilitySearchParam{paramPatient},

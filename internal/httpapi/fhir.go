@@ -264,26 +264,11 @@ func (s *Server) fhirCreateDocument(w http.ResponseWriter, r *http.Request, acto
 	if err != nil {
 		return err
 	}
-	pid := in.PatientID
-	if pid == "" {
-		p, err := s.svc.PatientByNIR(r.Context(), actor, in.PatientNIR)
-		if err != nil {
-			return err
-		}
-		pid = p.ID
-	}
 	if in.Data == nil {
-		return carnet.Errorf(carnet.EINVALID, "content.attachment.data requis : le contenu du document doit accompagner la DocumentReference")
+		return carnet.Errorf(carnet.EINVALID, "content.attachment.data requis : le contenu du document accompagne la DocumentReference "+
+			"(ou un Binary de la même transaction, POST /fhir)")
 	}
-	nd := service.NewDocument{TypeCode: in.TypeCode, Title: in.Title, MediaType: in.MediaType, ServiceDate: in.ServiceDate,
-		Body: bytes.NewReader(in.Data), HiddenFromProfessionals: in.HiddenFromProfessionals, HiddenFromPatient: in.HiddenFromPatient,
-		HiddenFromRepresentatives: in.HiddenFromRepresentatives}
-	var d *carnet.Document
-	if in.ReplacesID != "" {
-		d, err = s.svc.ReplaceDocument(r.Context(), actor, pid, in.ReplacesID, nd)
-	} else {
-		d, err = s.svc.DepositDocument(r.Context(), actor, pid, nd)
-	}
+	d, err := s.deposit(r, actor, in)
 	if err != nil {
 		return err
 	}
@@ -292,9 +277,29 @@ func (s *Server) fhirCreateDocument(w http.ResponseWriter, r *http.Request, acto
 	return nil
 }
 
+// deposit deposits (or, with relatesTo replaces, replaces) the document a DocumentReference
+// describes, its body already resolved.
+func (s *Server) deposit(r *http.Request, actor carnet.Actor, in *fhir.NewDocumentInput) (*carnet.Document, error) {
+	pid := in.PatientID
+	if pid == "" {
+		p, err := s.svc.PatientByNIR(r.Context(), actor, in.PatientNIR)
+		if err != nil {
+			return nil, err
+		}
+		pid = p.ID
+	}
+	nd := service.NewDocument{TypeCode: in.TypeCode, Title: in.Title, MediaType: in.MediaType, ServiceDate: in.ServiceDate,
+		Body: bytes.NewReader(in.Data), HiddenFromProfessionals: in.HiddenFromProfessionals, HiddenFromPatient: in.HiddenFromPatient,
+		HiddenFromRepresentatives: in.HiddenFromRepresentatives}
+	if in.ReplacesID != "" {
+		return s.svc.ReplaceDocument(r.Context(), actor, pid, in.ReplacesID, nd)
+	}
+	return s.svc.DepositDocument(r.Context(), actor, pid, nd)
+}
+
 func (s *Server) fhirCreateBinary(w http.ResponseWriter, r *http.Request, actor carnet.Actor) error {
 	return carnet.Errorf(carnet.EINVALID, "création de Binary seule non prise en charge : envoyez le contenu dans "+
-		"DocumentReference.content.attachment.data")
+		"DocumentReference.content.attachment.data, ou le Binary et le DocumentReference dans une même transaction (POST /fhir)")
 }
 
 // fhirSearchProfile serves Immunization, AllergyIntolerance and Condition searches.
@@ -402,4 +407,103 @@ func (s *Server) handleJWKS() http.Handler {
 		w.Header().Set("Cache-Control", "public, max-age=300")
 		w.Write(s.jwks)
 	})
+}
+
+// fhirTransaction accepts an IHE MHD "Provide Document Bundle" (ITI-65): a transaction Bundle
+// holding a DocumentReference whose attachment points (attachment.url = the entry's fullUrl,
+// urn:uuid:…) to a Binary of the same Bundle, plus optionally the SubmissionSet List, which is
+// not kept. The deposit is one call to the service, as with an inline attachment.
+func (s *Server) fhirTransaction(w http.ResponseWriter, r *http.Request, actor carnet.Actor) error {
+	raw, err := readResource(r, s.bodyLimit()+64<<10)
+	if err != nil {
+		return err
+	}
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Entry        []struct {
+			FullURL  string          `json:"fullUrl"`
+			Resource json.RawMessage `json:"resource"`
+			Request  struct {
+				Method string `json:"method"`
+				URL    string `json:"url"`
+			} `json:"request"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return carnet.Errorf(carnet.EINVALID, "JSON invalide : %v", err)
+	}
+	if b.ResourceType != "Bundle" || b.Type != "transaction" {
+		return carnet.Errorf(carnet.EINVALID, "Bundle de type transaction attendu")
+	}
+	var docRaw []byte
+	binaries := map[string][]byte{}
+	for _, e := range b.Entry {
+		var head struct {
+			ResourceType string `json:"resourceType"`
+		}
+		if err := json.Unmarshal(e.Resource, &head); err != nil {
+			return carnet.Errorf(carnet.EINVALID, "entrée de Bundle invalide")
+		}
+		if e.Request.Method != "" && e.Request.Method != http.MethodPost {
+			return carnet.Errorf(carnet.EINVALID, "seules les créations (POST) sont prises en charge dans une transaction")
+		}
+		switch head.ResourceType {
+		case "DocumentReference":
+			if docRaw != nil {
+				return carnet.Errorf(carnet.EINVALID, "un seul DocumentReference par transaction")
+			}
+			docRaw = e.Resource
+		case "Binary":
+			binaries[e.FullURL] = e.Resource
+		case "List":
+			// The SubmissionSet: nothing of it is kept.
+		default:
+			return carnet.Errorf(carnet.EINVALID, "ressource non prise en charge dans une transaction : %q", head.ResourceType)
+		}
+	}
+	if docRaw == nil {
+		return carnet.Errorf(carnet.EINVALID, "la transaction ne contient pas de DocumentReference")
+	}
+	// Point the attachment at a Binary of the Bundle by a local reference, then complete it.
+	var doc map[string]any
+	json.Unmarshal(docRaw, &doc)
+	var binRaw []byte
+	if contents, ok := doc["content"].([]any); ok && len(contents) > 0 {
+		if c, ok := contents[0].(map[string]any); ok {
+			if att, ok := c["attachment"].(map[string]any); ok {
+				if u, ok := att["url"].(string); ok && binaries[u] != nil {
+					binRaw = binaries[u]
+					att["url"] = "Binary/transaction"
+				}
+			}
+		}
+	}
+	docRaw, _ = json.Marshal(doc)
+	in, err := fhir.ParseDocumentReference(docRaw, s.maxBody)
+	if err != nil {
+		return err
+	}
+	if in.Data == nil {
+		if binRaw == nil {
+			return carnet.Errorf(carnet.EINVALID, "le contenu du document (Binary de la transaction) est introuvable")
+		}
+		ct, data, err := fhir.ParseBinary(binRaw, s.maxBody)
+		if err != nil {
+			return err
+		}
+		if err := in.SetBinary(ct, data); err != nil {
+			return err
+		}
+	}
+	d, err := s.deposit(r, actor, in)
+	if err != nil {
+		return err
+	}
+	resp := map[string]any{"resourceType": "Bundle", "type": "transaction-response", "entry": []any{
+		map[string]any{"response": map[string]any{"status": "201 Created", "location": "DocumentReference/" + d.ID + "/_history/1"}},
+		map[string]any{"response": map[string]any{"status": "201 Created", "location": "Binary/" + d.ID}},
+	}}
+	writeFHIR(w, http.StatusOK, resp)
+	return nil
 }

@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /.well-known/smart-configuration", s.smartConfiguration())
 	s.mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
 	s.mux.Handle("GET /fhir/metadata", s.fhirMetadata())
+	s.mux.Handle("POST /fhir", s.fhirHandler(s.fhirTransaction))
 	s.mux.Handle("GET /fhir/Patient", s.fhirHandler(s.fhirSearchPatient))
 	s.mux.Handle("GET /fhir/Patient/{id}", s.fhirHandler(s.fhirReadPatient))
 	s.mux.Handle("GET /fhir/DocumentReference", s.fhirHandler(s.fhirSearchDocuments))

@@ -151,6 +151,18 @@ func TestProfessionalAPI(t *testing.T) {
 		t.Errorf("emergency listing: %d mode %q", resp.StatusCode, resp.Header.Get("X-Carnet-Access-Mode"))
 	}
 
+	// Centre 15: the SAMU regulating doctor reads, and only reads, with the mode stated.
+	samu := apiClient{t, s.url, issueToken(t, env, rppsWithLuhn("1000678901"))}
+	samu.json("POST", "/api/v1/patients/"+pid+"/emergency", map[string]any{"mode": "centre15", "reason": "appel au 15 pour douleur thoracique"}, 201)
+	resp, _ = samu.do("GET", "/api/v1/patients/"+pid+"/documents", "", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("X-Carnet-Access-Mode") != "centre15" {
+		t.Errorf("centre 15 listing: %d mode %q", resp.StatusCode, resp.Header.Get("X-Carnet-Access-Mode"))
+	}
+	samu.json("POST", "/api/v1/patients/"+pid+"/documents", map[string]any{"type_code": "11488-4", "title": "x",
+		"media_type": "application/pdf", "content": base64.StdEncoding.EncodeToString(pdf)}, 403)
+	// A masseur-kinésithérapeute cannot open centre 15.
+	kine.json("POST", "/api/v1/patients/"+pid+"/emergency", map[string]any{"mode": "centre15", "reason": "essai de régulation"}, 403)
+
 	// FHIR.
 	resp, b := kine.do("GET", "/fhir/metadata", "", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "CapabilityStatement") {

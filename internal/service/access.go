@@ -56,6 +56,9 @@ func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, p
 			switch {
 			case err == nil && tx.Now().Before(sess.EndsAt):
 				actor.Mode, actor.ModeReason, actor.ModeSince = sess.Mode, sess.Reason, sess.StartedAt
+				if sess.Mode == carnet.ModeRegulation {
+					actor.Kind = carnet.ActorRegulator // a centre 15 session is the SAMU regulating doctor's
+				}
 				reportMode(ctx, sess.Mode, sess.EndsAt)
 			case err != nil && carnet.ErrorCode(err) != carnet.ENOTFOUND:
 				return nil, err

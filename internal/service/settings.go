@@ -279,6 +279,11 @@ func (s *Service) StartEmergency(ctx context.Context, actor carnet.Actor, patien
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
 		session = actor
 		session.Mode, session.ModeReason, session.ModeSince = mode, reason, tx.Now()
+		if mode == carnet.ModeRegulation && session.Kind == carnet.ActorProfessional {
+			// Centre 15 is opened by the SAMU regulating doctor: the policy then lets a médecin
+			// read, and only read, for the regulation window.
+			session.Kind = carnet.ActorRegulator
+		}
 		sub, err := s.load(ctx, tx, &session, patientID)
 		if err != nil {
 			return err

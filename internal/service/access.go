@@ -142,6 +142,7 @@ func (s *Service) recordNamed(ctx context.Context, tx carnet.Tx, actor carnet.Ac
 		*denied = s.denial(actor, sub, action, doc, d)
 		return nil
 	}
+	*denied = nil // a store may run a transaction again (PostgreSQL deadlock): forget an earlier run's refusal
 	if err := s.notify(ctx, tx, actor, sub, e); err != nil {
 		return err
 	}

@@ -217,6 +217,7 @@ func (s *Service) ListDocuments(ctx context.Context, actor carnet.Actor, patient
 	var out []*carnet.Document
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
+		denied, out = nil, nil // the transaction may run again
 		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err

@@ -69,6 +69,7 @@ func (s *Service) readSpace(ctx context.Context, actor carnet.Actor, patientID s
 	own := actor.Kind == carnet.ActorPatient && actor.ID == patientID
 	var denied error
 	body := func(tx carnet.Tx) error {
+		denied = nil // the transaction may run again
 		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
@@ -135,6 +136,7 @@ func set[T any](dst *T, v *T) {
 func (s *Service) SetAdministrator(ctx context.Context, actor carnet.Actor, patientID, professionalID string) error {
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
+		denied = nil // the transaction may run again
 		sub, err := s.load(ctx, tx, &actor, patientID)
 		if err != nil {
 			return err
@@ -277,7 +279,7 @@ func (s *Service) StartEmergency(ctx context.Context, actor carnet.Actor, patien
 	var deadline time.Time
 	session := actor
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		session = actor
+		session, denied = actor, nil // the transaction may run again
 		session.Mode, session.ModeReason, session.ModeSince = mode, reason, tx.Now()
 		if mode == carnet.ModeRegulation && session.Kind == carnet.ActorProfessional {
 			// Centre 15 is opened by the SAMU regulating doctor: the policy then lets a médecin

@@ -68,6 +68,13 @@ type Tx interface {
 	UpdatePatient(ctx context.Context, p *Patient) error
 	ListPatients(ctx context.Context, f PatientFilter) ([]*Patient, error)
 
+	// Subject reads at once what a decision about a patient needs: the patient, their settings
+	// (defaults if never set) and, for actorID, the directory entry, the emergency session on
+	// this record and whether they accessed it before (an allowed event of theirs other than
+	// finding the patient by INS, "patient.search"). ENOTFOUND if there is
+	// no such patient.
+	Subject(ctx context.Context, patientID, actorID string) (*Subject, error)
+
 	CreateProfessional(ctx context.Context, p *Professional) error
 	Professional(ctx context.Context, id string) (*Professional, error)
 	ProfessionalByRPPS(ctx context.Context, rpps string) (*Professional, error)
@@ -121,9 +128,6 @@ type Tx interface {
 	// AppendAudit stores an event whose Seq, PrevHash and Hash are set, and moves the head.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
-	// HasAccessed reports whether the patient's history holds an allowed event by the actor,
-	// other than finding the patient by INS ("patient.search").
-	HasAccessed(ctx context.Context, patientID, actorID string) (bool, error)
 	// AuditHeadsChangedSince lists the chain heads that moved after since (by the time of their
 	// last event), ordered by patient, after afterPatientID, for signed checkpoints.
 	AuditHeadsChangedSince(ctx context.Context, since time.Time, afterPatientID string, limit int) ([]AuditHead, error)
@@ -164,4 +168,13 @@ type Counts struct {
 	Patients      int64
 	Professionals int64
 	Documents     int64
+}
+
+// Subject is what Tx.Subject reads.
+type Subject struct {
+	Patient      *Patient
+	Settings     *PatientSettings
+	Professional *Professional     // nil when the actor is not in the directory
+	Emergency    *EmergencySession // nil when the actor has none on this record
+	Accessed     bool
 }

@@ -27,46 +27,38 @@ type subject struct {
 // professional with an open emergency session on this record acts in its mode: load sets the
 // actor's mode, reason and start from it.
 func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, patientID string) (*subject, error) {
-	p, err := tx.Patient(ctx, patientID)
+	professional := actor.Kind == carnet.ActorProfessional || actor.Kind == carnet.ActorRegulator
+	actorID := ""
+	if professional {
+		actorID = actor.ID
+	}
+	// One query for the patient, their settings and the professional's standing on the record.
+	row, err := tx.Subject(ctx, patientID, actorID)
 	if err != nil {
 		return nil, notFound(err)
 	}
-	sub := &subject{patient: p}
-	if sub.settings, err = tx.Settings(ctx, patientID); err != nil {
+	sub := &subject{patient: row.Patient, settings: row.Settings, pro: row.Professional, accessed: row.Accessed}
+	if !professional {
+		return sub, nil
+	}
+	if sub.pro != nil {
+		// The directory, read in this transaction, is the truth about the professional: a
+		// token's claims may be hours old.
+		actor.Name, actor.Profession, actor.Specialty = sub.pro.DisplayName(), sub.pro.Profession, sub.pro.Specialty
+		actor.StructureID, actor.StructureName = sub.pro.StructureID, sub.pro.StructureName
+	}
+	if sub.consents, err = tx.Consents(ctx, patientID, actor.ID); err != nil {
 		return nil, err
 	}
-	if actor.Kind == carnet.ActorProfessional || actor.Kind == carnet.ActorRegulator {
-		if sub.pro, err = tx.Professional(ctx, actor.ID); err != nil && carnet.ErrorCode(err) != carnet.ENOTFOUND {
-			return nil, err
+	if sub.blocks, err = tx.Blocks(ctx, patientID); err != nil {
+		return nil, err
+	}
+	if sess := row.Emergency; (actor.Mode == "" || actor.Mode == carnet.ModeNormal) && sess != nil && tx.Now().Before(sess.EndsAt) {
+		actor.Mode, actor.ModeReason, actor.ModeSince = sess.Mode, sess.Reason, sess.StartedAt
+		if sess.Mode == carnet.ModeRegulation {
+			actor.Kind = carnet.ActorRegulator // a centre 15 session is the SAMU regulating doctor's
 		}
-		if sub.pro != nil {
-			// The directory, read in this transaction, is the truth about the professional: a
-			// token's claims may be hours old.
-			actor.Name, actor.Profession, actor.Specialty = sub.pro.DisplayName(), sub.pro.Profession, sub.pro.Specialty
-			actor.StructureID, actor.StructureName = sub.pro.StructureID, sub.pro.StructureName
-		}
-		if sub.consents, err = tx.Consents(ctx, patientID, actor.ID); err != nil {
-			return nil, err
-		}
-		if sub.blocks, err = tx.Blocks(ctx, patientID); err != nil {
-			return nil, err
-		}
-		if actor.Mode == "" || actor.Mode == carnet.ModeNormal {
-			sess, err := tx.EmergencySession(ctx, patientID, actor.ID)
-			switch {
-			case err == nil && tx.Now().Before(sess.EndsAt):
-				actor.Mode, actor.ModeReason, actor.ModeSince = sess.Mode, sess.Reason, sess.StartedAt
-				if sess.Mode == carnet.ModeRegulation {
-					actor.Kind = carnet.ActorRegulator // a centre 15 session is the SAMU regulating doctor's
-				}
-				reportMode(ctx, sess.Mode, sess.EndsAt)
-			case err != nil && carnet.ErrorCode(err) != carnet.ENOTFOUND:
-				return nil, err
-			}
-		}
-		if sub.accessed, err = tx.HasAccessed(ctx, patientID, actor.ID); err != nil {
-			return nil, err
-		}
+		reportMode(ctx, sess.Mode, sess.EndsAt)
 	}
 	return sub, nil
 }

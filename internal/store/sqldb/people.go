@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -171,4 +172,68 @@ func (tx *Tx) ListProfessionals(ctx context.Context, f carnet.ProfessionalFilter
 		return nil, err
 	}
 	return collect(tx, op, rows, scanProfessional)
+}
+
+// Subject reads a patient, their settings and the actor's standing on the record in one query.
+func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.Subject, error) {
+	const op = "store.Subject"
+	q := `SELECT p.patient_id, p.nir_sealed, p.ins_oid, p.birth_name, p.given_names, p.used_name, p.sex, p.birth_date,
+		p.birth_place, p.email, p.mobile, p.postal_address, p.rights_holder_id, p.status, p.created_at, p.updated_at,
+		s.hide_all, s.regulation_allowed, s.break_glass_allowed, s.treating_doctor_id, s.administrator_id,
+		s.notify_access, s.notify_action, s.notify_emergency, s.updated_at,
+		pr.professional_id, pr.rpps, pr.profession, pr.specialty, pr.civility, pr.family_name, pr.given_name,
+		pr.structure_id, pr.structure_name, pr.email, pr.active, pr.created_at, pr.updated_at,
+		e.mode, e.reason, e.started_at, e.ends_at,
+		EXISTS (SELECT 1 FROM audit_events a WHERE a.patient_id = p.patient_id AND a.actor_id = ? AND a.decision = ?
+			AND a.action <> 'patient.search')
+		FROM patients p
+		LEFT JOIN settings s ON s.patient_id = p.patient_id
+		LEFT JOIN professionals pr ON pr.professional_id = ?
+		LEFT JOIN emergency_sessions e ON e.patient_id = p.patient_id AND e.professional_id = ?
+		WHERE p.patient_id = ?`
+	var (
+		pt                                            carnet.Patient
+		birth                                         string
+		created, updated                              int64
+		hideAll, regAllowed, bgAllowed                sql.NullBool
+		treating, admin, nAccess, nAction, nEmergency sql.NullString
+		sUpdated                                      sql.NullInt64
+		proID, rpps, prof, spec, civ, fam, given      sql.NullString
+		structID, structName, proEmail                sql.NullString
+		proActive                                     sql.NullBool
+		proCreated, proUpdated                        sql.NullInt64
+		mode, reason                                  sql.NullString
+		started, ends                                 sql.NullInt64
+		accessed                                      bool
+	)
+	err := tx.queryRow(ctx, q, actorID, carnet.DecisionAllow, actorID, actorID, patientID).Scan(
+		&pt.ID, &pt.NIRSealed, &pt.INSOID, &pt.BirthName, &pt.GivenNames, &pt.UsedName, &pt.Sex, &birth,
+		&pt.BirthPlace, &pt.Email, &pt.Mobile, &pt.PostalAddress, &pt.RightsHolderID, &pt.Status, &created, &updated,
+		&hideAll, &regAllowed, &bgAllowed, &treating, &admin, &nAccess, &nAction, &nEmergency, &sUpdated,
+		&proID, &rpps, &prof, &spec, &civ, &fam, &given, &structID, &structName, &proEmail, &proActive, &proCreated, &proUpdated,
+		&mode, &reason, &started, &ends, &accessed)
+	if err != nil {
+		return nil, tx.db.wrap(op, err)
+	}
+	pt.BirthDate, _ = time.Parse("2006-01-02", birth)
+	pt.CreatedAt, pt.UpdatedAt = fromMicros(created), fromMicros(updated)
+	sub := &carnet.Subject{Patient: &pt, Accessed: accessed && actorID != ""}
+	st := carnet.DefaultSettings(patientID)
+	if sUpdated.Valid {
+		st = carnet.PatientSettings{PatientID: patientID, HideAll: hideAll.Bool, RegulationAllowed: regAllowed.Bool,
+			BreakGlassAllowed: bgAllowed.Bool, TreatingDoctorID: treating.String, AdministratorID: admin.String,
+			NotifyAccess: nAccess.String, NotifyAction: nAction.String, NotifyEmergency: nEmergency.String, UpdatedAt: fromMicros(sUpdated.Int64)}
+	}
+	sub.Settings = &st
+	if proID.Valid && actorID != "" {
+		sub.Professional = &carnet.Professional{ID: proID.String, RPPS: rpps.String, Profession: carnet.Profession(prof.String),
+			Specialty: spec.String, Civility: civ.String, FamilyName: fam.String, GivenName: given.String, StructureID: structID.String,
+			StructureName: structName.String, Email: proEmail.String, Active: proActive.Bool,
+			CreatedAt: fromMicros(proCreated.Int64), UpdatedAt: fromMicros(proUpdated.Int64)}
+	}
+	if mode.Valid && actorID != "" {
+		sub.Emergency = &carnet.EmergencySession{PatientID: patientID, ProfessionalID: actorID, Mode: carnet.AccessMode(mode.String),
+			Reason: reason.String, StartedAt: fromMicros(started.Int64), EndsAt: fromMicros(ends.Int64)}
+	}
+	return sub, nil
 }

@@ -161,18 +161,6 @@ func (tx *Tx) ListAudit(ctx context.Context, f carnet.AuditFilter) ([]*carnet.Au
 	return collect(tx, op, rows, scanAudit)
 }
 
-// HasAccessed reports whether an allowed event by the actor is in the patient's history.
-func (tx *Tx) HasAccessed(ctx context.Context, patientID, actorID string) (bool, error) {
-	var one int
-	// Finding a patient by INS ("patient.search") is not an access to their record.
-	err := tx.queryRow(ctx, `SELECT 1 FROM audit_events WHERE patient_id = ? AND actor_id = ? AND decision = ?
-		AND action <> 'patient.search' LIMIT 1`, patientID, actorID, carnet.DecisionAllow).Scan(&one)
-	if err == sql.ErrNoRows {
-		return false, nil
-	}
-	return err == nil, tx.db.wrap("store.HasAccessed", err)
-}
-
 // AuditHeadsChangedSince lists heads updated after since.
 func (tx *Tx) AuditHeadsChangedSince(ctx context.Context, since time.Time, afterPatientID string, n int) ([]carnet.AuditHead, error) {
 	const op = "store.AuditHeadsChangedSince"

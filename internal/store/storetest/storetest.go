@@ -34,6 +34,7 @@ func Run(t *testing.T, open Open) {
 		{"ConsentsAndBlocks", testConsentsAndBlocks},
 		{"DataKeys", testDataKeys},
 		{"EmergencySessions", testEmergencySessions},
+		{"Subject", testSubject},
 		{"Audit", testAudit},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"Checkpoints", testCheckpoints},
@@ -598,12 +599,6 @@ func testAudit(t *testing.T, s carnet.Store) {
 			e.RequestID != "req-1" || e.TargetID != "doc-1" || e.Time.IsZero() {
 			t.Errorf("fields: %+v", e)
 		}
-		if ok, err := tx.HasAccessed(ctx, p.ID, "pro-1"); !ok || err != nil {
-			t.Errorf("pro-1 accessed: %v %v", ok, err)
-		}
-		if ok, err := tx.HasAccessed(ctx, p.ID, "pro-2"); ok || err != nil {
-			t.Errorf("pro-2 accessed: %v %v", ok, err)
-		}
 		reads, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID, Action: "document.read"})
 		if len(reads) != 2 {
 			t.Errorf("by action: %d", len(reads))
@@ -1157,6 +1152,77 @@ func testEmergencySessions(t *testing.T, s carnet.Store) {
 		got, err := tx.EmergencySession(ctx, p.ID, "pro-1")
 		if err != nil || got.Mode != carnet.ModeRegulation || got.Reason != "appel au 15" {
 			t.Errorf("replaced session: %+v %v", got, err)
+		}
+		return nil
+	})
+}
+
+// testSubject: the one-query read of a decision's inputs agrees with the separate reads.
+func testSubject(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	pro := NewProfessional("10000000019", "10")
+	update(t, s, func(tx carnet.Tx) error { return tx.CreateProfessional(ctx, pro) })
+	view(t, s, func(tx carnet.Tx) error {
+		sub, err := tx.Subject(ctx, p.ID, pro.ID)
+		if err != nil {
+			return err
+		}
+		if sub.Patient.ID != p.ID || sub.Patient.BirthName != p.BirthName || !sub.Patient.BirthDate.Equal(p.BirthDate) ||
+			*sub.Settings != carnet.DefaultSettings(p.ID) || sub.Professional == nil || sub.Professional.RPPS != pro.RPPS ||
+			!sub.Professional.Active || sub.Emergency != nil || sub.Accessed {
+			t.Errorf("fresh subject: %+v %+v %+v", sub.Patient, sub.Settings, sub.Professional)
+		}
+		none, err := tx.Subject(ctx, p.ID, "")
+		if err != nil || none.Professional != nil || none.Accessed {
+			t.Errorf("subject without actor: %+v %v", none, err)
+		}
+		_, err = tx.Subject(ctx, newID(), pro.ID)
+		wantCode(t, err, carnet.ENOTFOUND)
+		return nil
+	})
+	st := carnet.DefaultSettings(p.ID)
+	st.HideAll, st.TreatingDoctorID = true, pro.ID
+	t0 := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.PutSettings(ctx, &st); err != nil {
+			return err
+		}
+		if err := tx.PutEmergencySession(ctx, &carnet.EmergencySession{PatientID: p.ID, ProfessionalID: pro.ID,
+			Mode: carnet.ModeBreakGlass, Reason: "malaise", StartedAt: t0, EndsAt: t0.Add(time.Hour)}); err != nil {
+			return err
+		}
+		head, err := tx.AuditHead(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		e := auditEvent(p.ID, head, "patient.search")
+		e.ActorID = pro.ID
+		return tx.AppendAudit(ctx, e)
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		sub, err := tx.Subject(ctx, p.ID, pro.ID)
+		if err != nil {
+			return err
+		}
+		if !sub.Settings.HideAll || sub.Settings.TreatingDoctorID != pro.ID || sub.Emergency == nil ||
+			sub.Emergency.Mode != carnet.ModeBreakGlass || !sub.Emergency.StartedAt.Equal(t0) || sub.Accessed {
+			t.Errorf("subject after settings, session and a search: %+v %+v accessed=%v", sub.Settings, sub.Emergency, sub.Accessed)
+		}
+		return nil
+	})
+	update(t, s, func(tx carnet.Tx) error {
+		head, err := tx.AuditHead(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		e := auditEvent(p.ID, head, "document.read")
+		e.ActorID = pro.ID
+		return tx.AppendAudit(ctx, e)
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		sub, err := tx.Subject(ctx, p.ID, pro.ID)
+		if err != nil || !sub.Accessed {
+			t.Errorf("accessed after a read: %v %v", sub, err)
 		}
 		return nil
 	})

@@ -96,6 +96,17 @@ func Conflict(op string) error {
 	return e
 }
 
+// Check is the common start of every store operation: a valid key and a live context.
+func Check(ctx context.Context, op, key string) error {
+	if err := ValidateKey(key); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return Unavailable(op, err)
+	}
+	return nil
+}
+
 // Unavailable wraps a backend failure (or the context's error) with op and code EUNAVAILABLE. An
 // error that already carries a carnet code is returned as it is.
 func Unavailable(op string, err error) error {

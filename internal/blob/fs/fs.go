@@ -158,11 +158,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 // Get returns the blob stored under key, or an ENOTFOUND error.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	const op = "blob/fs.Get"
-	if err := blob.ValidateKey(key); err != nil {
+	if err := blob.Check(ctx, op, key); err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, blob.Unavailable(op, err)
 	}
 	b, err := s.root.ReadFile(key)
 	if errors.Is(err, iofs.ErrNotExist) {
@@ -178,11 +175,8 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // patient's directory stays, so that a concurrent Put in it never loses its directory.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	const op = "blob/fs.Delete"
-	if err := blob.ValidateKey(key); err != nil {
+	if err := blob.Check(ctx, op, key); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return blob.Unavailable(op, err)
 	}
 	err := s.root.Remove(key)
 	if errors.Is(err, iofs.ErrNotExist) {

@@ -127,11 +127,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 // Get returns the object stored under key, or an ENOTFOUND error.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	const op = "blob/s3.Get"
-	if err := blob.ValidateKey(key); err != nil {
+	if err := blob.Check(ctx, op, key); err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, blob.Unavailable(op, err)
 	}
 	obj, err := s.client.GetObject(ctx, s.bucket, key, minio.GetObjectOptions{})
 	if err != nil {
@@ -155,11 +152,8 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 // of two concurrent Deletes of one key, both may succeed.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	const op = "blob/s3.Delete"
-	if err := blob.ValidateKey(key); err != nil {
+	if err := blob.Check(ctx, op, key); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return blob.Unavailable(op, err)
 	}
 	if _, err := s.client.StatObject(ctx, s.bucket, key, minio.StatObjectOptions{}); err != nil {
 		return s.readErr(ctx, op, err)

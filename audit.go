@@ -62,13 +62,17 @@ type CheckpointRecord struct {
 // OutboxMessage is a notification waiting to be sent. It is written in the same transaction as
 // the action it announces; a worker claims, sends and marks it.
 type OutboxMessage struct {
-	ID             string
-	PatientID      string
-	Kind           string // "first_access", "action", "emergency", "activation_code", ...
-	Channel        string // "email", "sms", "letter"
-	Recipient      string
-	Subject        string
-	Body           string
+	ID        string
+	PatientID string
+	Kind      string // "first_access", "action", "emergency", "activation_code", ...
+	Channel   string // "email", "sms", "letter"
+	Recipient string
+	Subject   string
+	Body      string
+	// Secret is a code the message carries (a provisional or one-time code), sealed by the
+	// service; Body holds the placeholder SecretPlaceholder where it goes. The worker reveals it
+	// only to send, and the store forgets it once the message is sent.
+	Secret         []byte
 	IdempotencyKey string // unique: enqueuing the same key twice keeps one message
 	Status         string // "pending", "sent", "failed"
 	Attempts       int
@@ -78,6 +82,9 @@ type OutboxMessage struct {
 	CreatedAt      time.Time
 	SentAt         *time.Time
 }
+
+// SecretPlaceholder marks where an outbox message's secret goes in its body.
+const SecretPlaceholder = "{{code}}"
 
 // Outbox statuses.
 const (

@@ -57,6 +57,7 @@ type Patient struct {
 	PostalAddress  string
 	RightsHolderID string // for a minor: the patient ID of the parent who holds the rights
 	Status         PatientStatus
+	ClosedAt       *time.Time // when the space was closed (archived until destroyed)
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 }

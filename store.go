@@ -30,11 +30,13 @@ type Page struct {
 
 // PatientFilter selects patients.
 type PatientFilter struct {
-	RightsHolderID string        // children of this parent
-	Status         PatientStatus // "" for any
-	CreatedBefore  time.Time     // zero: any
-	AfterID        string        // keyset pagination by ID
-	Limit          int
+	RightsHolderID   string        // children of this parent
+	Status           PatientStatus // "" for any
+	CreatedBefore    time.Time     // zero: any
+	BornBefore       time.Time     // zero: any; patients born strictly before this date
+	WithRightsHolder bool          // only minors managed by a parent
+	AfterID          string        // keyset pagination by ID
+	Limit            int
 }
 
 // ProfessionalFilter selects professionals.
@@ -143,9 +145,52 @@ type Tx interface {
 	// ClaimOutbox leases up to limit due pending messages until leaseUntil; concurrent workers
 	// never claim the same message while its lease runs.
 	ClaimOutbox(ctx context.Context, limit int, leaseUntil time.Time) ([]*OutboxMessage, error)
-	// UpdateOutbox saves the status, attempts, next attempt, error and sent time of a message.
+	// UpdateOutbox saves the status, attempts, next attempt, error and sent time of a message,
+	// and its Secret (a sent message keeps none).
 	UpdateOutbox(ctx context.Context, m *OutboxMessage) error
 	ListOutbox(ctx context.Context, patientID string) ([]*OutboxMessage, error)
+
+	// EnrolBatch stores people enrolled in bulk: each patient, their NIR index, data key,
+	// enrolment, first audit event (Seq 1, the start of a new chain) and message, in multi-row
+	// statements. ECONFLICT if a NIR is already enrolled (check with PatientsByNIRIndex first).
+	EnrolBatch(ctx context.Context, batch []*NewEnrolment) error
+	// PatientsByNIRIndex maps the indexes that are enrolled (as strings of their bytes) to their
+	// patient IDs.
+	PatientsByNIRIndex(ctx context.Context, indexes [][]byte) (map[string]string, error)
+	CreateEnrolment(ctx context.Context, e *Enrolment) error
+	Enrolment(ctx context.Context, patientID string) (*Enrolment, error)
+	UpdateEnrolment(ctx context.Context, e *Enrolment) error
+	// EnrolmentsDue lists up to limit enrolments whose AutoCreateAt is set and not after t.
+	EnrolmentsDue(ctx context.Context, t time.Time, limit int) ([]*Enrolment, error)
+
+	// CreateAccount stores a new account: ECONFLICT if the login is taken or the patient has one.
+	CreateAccount(ctx context.Context, a *Account) error
+	Account(ctx context.Context, patientID string) (*Account, error)
+	AccountByLogin(ctx context.Context, login string) (*Account, error)
+	UpdateAccount(ctx context.Context, a *Account) error
+	DeleteAccount(ctx context.Context, patientID string) error
+
+	// Attempts returns the failure record of a key (zero when it never failed); PutAttempts
+	// saves it (a zero record deletes it).
+	Attempts(ctx context.Context, key string) (Attempts, error)
+	PutAttempts(ctx context.Context, key string, a Attempts) error
+
+	// PutOneTimeCode stores (or replaces) the code of an owner and purpose.
+	PutOneTimeCode(ctx context.Context, c *OneTimeCode) error
+	OneTimeCode(ctx context.Context, id, purpose string) (*OneTimeCode, error)
+	DeleteOneTimeCode(ctx context.Context, id, purpose string) error
+
+	CreateSession(ctx context.Context, s *Session) error
+	Session(ctx context.Context, id []byte) (*Session, error)
+	UpdateSession(ctx context.Context, s *Session) error
+	DeleteSession(ctx context.Context, id []byte) error
+	// DeleteSessions ends every session of a patient and returns how many there were.
+	DeleteSessions(ctx context.Context, patientID string) (int, error)
+
+	CreatePasskey(ctx context.Context, p *Passkey) error
+	Passkeys(ctx context.Context, patientID string) ([]*Passkey, error)
+	UpdatePasskey(ctx context.Context, p *Passkey) error
+	DeletePasskeys(ctx context.Context, patientID string) error
 
 	// Counts returns how many patients, professionals and documents there are.
 	Counts(ctx context.Context) (Counts, error)

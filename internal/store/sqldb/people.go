@@ -10,18 +10,19 @@ import (
 )
 
 const patientCols = `patient_id, nir_sealed, ins_oid, birth_name, given_names, used_name, sex, birth_date,
-	birth_place, email, mobile, postal_address, rights_holder_id, status, created_at, updated_at`
+	birth_place, email, mobile, postal_address, rights_holder_id, status, created_at, updated_at, closed_at`
 
 func scanPatient(s scanner) (*carnet.Patient, error) {
 	var p carnet.Patient
 	var birth string
 	var created, updated int64
+	var closed sql.NullInt64
 	if err := s.Scan(&p.ID, &p.NIRSealed, &p.INSOID, &p.BirthName, &p.GivenNames, &p.UsedName, &p.Sex, &birth,
-		&p.BirthPlace, &p.Email, &p.Mobile, &p.PostalAddress, &p.RightsHolderID, &p.Status, &created, &updated); err != nil {
+		&p.BirthPlace, &p.Email, &p.Mobile, &p.PostalAddress, &p.RightsHolderID, &p.Status, &created, &updated, &closed); err != nil {
 		return nil, err
 	}
 	p.BirthDate, _ = time.Parse("2006-01-02", birth)
-	p.CreatedAt, p.UpdatedAt = fromMicros(created), fromMicros(updated)
+	p.CreatedAt, p.UpdatedAt, p.ClosedAt = fromMicros(created), fromMicros(updated), fromNullMicros(closed)
 	return &p, nil
 }
 
@@ -36,9 +37,10 @@ func (tx *Tx) CreatePatient(ctx context.Context, p *carnet.Patient) error {
 		return err
 	}
 	p.CreatedAt, p.UpdatedAt = tx.now, tx.now
-	_, err := tx.exec(ctx, op, `INSERT INTO patients (`+patientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, op, `INSERT INTO patients (`+patientCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.NIRSealed, p.INSOID, p.BirthName, p.GivenNames, p.UsedName, string(p.Sex), p.BirthDate.Format("2006-01-02"),
-		p.BirthPlace, p.Email, p.Mobile, p.PostalAddress, p.RightsHolderID, string(p.Status), micros(p.CreatedAt), micros(p.UpdatedAt))
+		p.BirthPlace, p.Email, p.Mobile, p.PostalAddress, p.RightsHolderID, string(p.Status), micros(p.CreatedAt), micros(p.UpdatedAt),
+		nullMicros(p.ClosedAt))
 	return err
 }
 
@@ -66,9 +68,10 @@ func (tx *Tx) UpdatePatient(ctx context.Context, p *carnet.Patient) error {
 	p.UpdatedAt = tx.now
 	return tx.execOne(ctx, "store.UpdatePatient", `UPDATE patients SET nir_sealed = ?, ins_oid = ?, birth_name = ?,
 		given_names = ?, used_name = ?, sex = ?, birth_date = ?, birth_place = ?, email = ?, mobile = ?,
-		postal_address = ?, rights_holder_id = ?, status = ?, updated_at = ? WHERE patient_id = ?`,
+		postal_address = ?, rights_holder_id = ?, status = ?, updated_at = ?, closed_at = ? WHERE patient_id = ?`,
 		p.NIRSealed, p.INSOID, p.BirthName, p.GivenNames, p.UsedName, string(p.Sex), p.BirthDate.Format("2006-01-02"),
-		p.BirthPlace, p.Email, p.Mobile, p.PostalAddress, p.RightsHolderID, string(p.Status), micros(p.UpdatedAt), p.ID)
+		p.BirthPlace, p.Email, p.Mobile, p.PostalAddress, p.RightsHolderID, string(p.Status), micros(p.UpdatedAt),
+		nullMicros(p.ClosedAt), p.ID)
 }
 
 // ListPatients lists patients by ID order.
@@ -84,6 +87,12 @@ func (tx *Tx) ListPatients(ctx context.Context, f carnet.PatientFilter) ([]*carn
 	}
 	if !f.CreatedBefore.IsZero() {
 		where, args = append(where, "created_at < ?"), append(args, micros(f.CreatedBefore))
+	}
+	if f.WithRightsHolder {
+		where = append(where, "rights_holder_id <> ''")
+	}
+	if !f.BornBefore.IsZero() {
+		where, args = append(where, "birth_date < ?"), append(args, f.BornBefore.Format("2006-01-02"))
 	}
 	if f.AfterID != "" {
 		where, args = append(where, "patient_id > ?"), append(args, f.AfterID)
@@ -178,7 +187,7 @@ func (tx *Tx) ListProfessionals(ctx context.Context, f carnet.ProfessionalFilter
 func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.Subject, error) {
 	const op = "store.Subject"
 	q := `SELECT p.patient_id, p.nir_sealed, p.ins_oid, p.birth_name, p.given_names, p.used_name, p.sex, p.birth_date,
-		p.birth_place, p.email, p.mobile, p.postal_address, p.rights_holder_id, p.status, p.created_at, p.updated_at,
+		p.birth_place, p.email, p.mobile, p.postal_address, p.rights_holder_id, p.status, p.created_at, p.updated_at, p.closed_at,
 		s.hide_all, s.regulation_allowed, s.break_glass_allowed, s.treating_doctor_id, s.administrator_id,
 		s.notify_access, s.notify_action, s.notify_emergency, s.updated_at,
 		pr.professional_id, pr.rpps, pr.profession, pr.specialty, pr.civility, pr.family_name, pr.given_name,
@@ -195,6 +204,7 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		pt                                            carnet.Patient
 		birth                                         string
 		created, updated                              int64
+		closed                                        sql.NullInt64
 		hideAll, regAllowed, bgAllowed                sql.NullBool
 		treating, admin, nAccess, nAction, nEmergency sql.NullString
 		sUpdated                                      sql.NullInt64
@@ -208,7 +218,7 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 	)
 	err := tx.queryRow(ctx, q, actorID, carnet.DecisionAllow, actorID, actorID, patientID).Scan(
 		&pt.ID, &pt.NIRSealed, &pt.INSOID, &pt.BirthName, &pt.GivenNames, &pt.UsedName, &pt.Sex, &birth,
-		&pt.BirthPlace, &pt.Email, &pt.Mobile, &pt.PostalAddress, &pt.RightsHolderID, &pt.Status, &created, &updated,
+		&pt.BirthPlace, &pt.Email, &pt.Mobile, &pt.PostalAddress, &pt.RightsHolderID, &pt.Status, &created, &updated, &closed,
 		&hideAll, &regAllowed, &bgAllowed, &treating, &admin, &nAccess, &nAction, &nEmergency, &sUpdated,
 		&proID, &rpps, &prof, &spec, &civ, &fam, &given, &structID, &structName, &proEmail, &proActive, &proCreated, &proUpdated,
 		&mode, &reason, &started, &ends, &accessed)
@@ -216,7 +226,7 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		return nil, tx.db.wrap(op, err)
 	}
 	pt.BirthDate, _ = time.Parse("2006-01-02", birth)
-	pt.CreatedAt, pt.UpdatedAt = fromMicros(created), fromMicros(updated)
+	pt.CreatedAt, pt.UpdatedAt, pt.ClosedAt = fromMicros(created), fromMicros(updated), fromNullMicros(closed)
 	sub := &carnet.Subject{Patient: &pt, Accessed: accessed && actorID != ""}
 	st := carnet.DefaultSettings(patientID)
 	if sUpdated.Valid {

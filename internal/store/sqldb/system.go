@@ -224,14 +224,14 @@ func (tx *Tx) Checkpoints(ctx context.Context, after time.Time, n int) ([]*carne
 }
 
 const outboxCols = `message_id, patient_id, kind, channel, recipient, subject, body, idempotency_key, status, attempts,
-	next_attempt_at, claimed_until, last_error, created_at, sent_at`
+	next_attempt_at, claimed_until, last_error, created_at, sent_at, secret`
 
 func scanOutbox(s scanner) (*carnet.OutboxMessage, error) {
 	var m carnet.OutboxMessage
 	var next, claimed, created int64
 	var sent sql.NullInt64
 	if err := s.Scan(&m.ID, &m.PatientID, &m.Kind, &m.Channel, &m.Recipient, &m.Subject, &m.Body, &m.IdempotencyKey,
-		&m.Status, &m.Attempts, &next, &claimed, &m.LastError, &created, &sent); err != nil {
+		&m.Status, &m.Attempts, &next, &claimed, &m.LastError, &created, &sent, &m.Secret); err != nil {
 		return nil, err
 	}
 	m.NextAttemptAt, m.ClaimedUntil, m.CreatedAt, m.SentAt = fromMicros(next), fromMicros(claimed), fromMicros(created), fromNullMicros(sent)
@@ -249,9 +249,9 @@ func (tx *Tx) EnqueueOutbox(ctx context.Context, m *carnet.OutboxMessage) error 
 		m.NextAttemptAt = tx.now
 	}
 	_, err := tx.exec(ctx, "store.EnqueueOutbox", `INSERT INTO outbox (`+outboxCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
 		m.ID, m.PatientID, m.Kind, m.Channel, m.Recipient, m.Subject, m.Body, m.IdempotencyKey, m.Status, m.Attempts,
-		micros(m.NextAttemptAt), int64(0), m.LastError, micros(m.CreatedAt), nullMicros(m.SentAt))
+		micros(m.NextAttemptAt), int64(0), m.LastError, micros(m.CreatedAt), nullMicros(m.SentAt), nullBytes(m.Secret))
 	return err
 }
 
@@ -280,9 +280,12 @@ func (tx *Tx) ClaimOutbox(ctx context.Context, n int, leaseUntil time.Time) ([]*
 // UpdateOutbox saves a message's delivery state and releases its lease.
 func (tx *Tx) UpdateOutbox(ctx context.Context, m *carnet.OutboxMessage) error {
 	m.ClaimedUntil = time.Time{}
+	if m.Status == carnet.OutboxSent {
+		m.Secret = nil // a code is kept only until it is sent
+	}
 	return tx.execOne(ctx, "store.UpdateOutbox", `UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?,
-		claimed_until = 0, last_error = ?, sent_at = ? WHERE message_id = ?`,
-		m.Status, m.Attempts, micros(m.NextAttemptAt), m.LastError, nullMicros(m.SentAt), m.ID)
+		claimed_until = 0, last_error = ?, sent_at = ?, secret = ? WHERE message_id = ?`,
+		m.Status, m.Attempts, micros(m.NextAttemptAt), m.LastError, nullMicros(m.SentAt), nullBytes(m.Secret), m.ID)
 }
 
 // ListOutbox lists a patient's messages ("" for messages addressed to no patient), oldest first.
@@ -293,6 +296,14 @@ func (tx *Tx) ListOutbox(ctx context.Context, patientID string) ([]*carnet.Outbo
 		return nil, err
 	}
 	return collect(tx, op, rows, scanOutbox)
+}
+
+// nullBytes stores an empty byte slice as NULL.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // Meta reads a system value.

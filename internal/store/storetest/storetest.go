@@ -45,6 +45,15 @@ func Run(t *testing.T, open Open) {
 		{"ReadOnlyView", testReadOnly},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentMixedOutcomes", testConcurrentMixed},
+		{"EnrolBatch", testEnrolBatch},
+		{"Enrolments", testEnrolments},
+		{"Accounts", testAccounts},
+		{"Attempts", testAttempts},
+		{"OneTimeCodes", testOneTimeCodes},
+		{"Sessions", testSessions},
+		{"Passkeys", testPasskeys},
+		{"OutboxSecret", testOutboxSecret},
+		{"PatientClosedAndBornBefore", testPatientClosedAndBornBefore},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

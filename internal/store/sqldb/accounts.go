@@ -9,16 +9,18 @@ import (
 	"github.com/carnet-sante/carnet"
 )
 
-// maxParams bounds the parameters of one statement (SQLite allows 32 766, PostgreSQL 65 535).
-const maxParams = 30000
+// rowsPerInsert is the number of rows of one multi-row INSERT: enough to amortize the cost of a
+// statement, small enough that preparing it is cheap, and within both engines' parameter limits
+// (SQLite 32 766, PostgreSQL 65 535) for the widest table.
+const rowsPerInsert = 256
 
 // insertRows inserts rows (each of len(cols) values) into table with multi-row INSERT
-// statements of at most maxParams parameters. suffix ends each statement (e.g. ON CONFLICT).
+// statements of rowsPerInsert rows (and one for the remainder). suffix ends each statement (e.g. ON CONFLICT).
 func (tx *Tx) insertRows(ctx context.Context, op, table string, cols []string, rows [][]any, suffix string) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	per := maxParams / len(cols)
+	per := rowsPerInsert
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
 	args := make([]any, 0, min(per, len(rows))*len(cols))

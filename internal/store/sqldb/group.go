@@ -118,6 +118,26 @@ func (db *DB) runBatch(batch []*groupReq) {
 	}
 	committed := 0
 	stmts := map[string]*sql.Stmt{}
+	if len(batch) == 1 {
+		// Alone in its transaction, a request needs no savepoint: its failure rolls back the
+		// whole transaction. This spares large transactions (bulk enrolment) SQLite's statement
+		// journal, which copies every page a savepoint touches.
+		r := batch[0]
+		if err := r.ctx.Err(); err != nil {
+			sqlTx.Rollback()
+			r.err = db.wrap("store.update", err)
+			return
+		}
+		tx := &Tx{tx: sqlTx, db: db, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond)}
+		if r.panic, r.err = call(r.fn, tx); r.err != nil || r.panic != nil {
+			sqlTx.Rollback()
+			return
+		}
+		if err := sqlTx.Commit(); err != nil {
+			r.err = db.wrap("store.commit", err)
+		}
+		return
+	}
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = db.wrap("store.update", err)

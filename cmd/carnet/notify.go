@@ -4,12 +4,14 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/notify"
 	"github.com/carnet-sante/carnet/internal/notify/email"
 	"github.com/carnet-sante/carnet/internal/notify/letter"
 	"github.com/carnet-sante/carnet/internal/notify/sms"
+	"github.com/carnet-sante/carnet/internal/service"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,7 +19,7 @@ import (
 // (else a development mailbox under <data>/mail), an HTTP SMS gateway when CARNET_SMS_URL is set
 // (else <data>/sms.jsonl), postal letters as files under <data>/letters.
 func (e *env) newWorker(a *app, reg *prometheus.Registry) (*notify.Worker, error) {
-	w := &notify.Worker{Store: a.store, Logger: e.log}
+	w := &notify.Worker{Store: a.store, Logger: e.log, Reveal: a.svc.RevealSecret}
 	from := e.getenv("CARNET_SMTP_FROM")
 	if from == "" {
 		from = "Carnet <ne-pas-repondre@carnet.invalid>"
@@ -57,7 +59,8 @@ func (e *env) newWorker(a *app, reg *prometheus.Registry) (*notify.Worker, error
 	} else {
 		w.SMS = sms.NewFileSink(filepath.Join(a.dataDir, "sms.jsonl"), nil)
 	}
-	w.Letters = letter.NewFileSink(filepath.Join(a.dataDir, "letters"), nil)
+	// Letters go out as one printable PDF per batch, for a print-and-post service.
+	w.Letters = letter.NewPDFSink(filepath.Join(a.dataDir, "letters"))
 	if reg != nil {
 		c := &notify.Counters{}
 		w.Metrics = c
@@ -73,7 +76,9 @@ func (e *env) newWorker(a *app, reg *prometheus.Registry) (*notify.Worker, error
 	return w, nil
 }
 
-// jobs runs the scheduled jobs once: today, the outbox.
+// jobs runs the scheduled jobs once: automatic creation of spaces after the opposition
+// period, hand-over of minors' spaces, destruction of closed spaces after the archive period,
+// then the outbox.
 func (e *env) jobs(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "run" {
 		return carnet.Errorf(carnet.EINVALID, "usage : carnet jobs run")
@@ -92,6 +97,11 @@ func (e *env) jobs(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	r, err := a.svc.RunJobs(ctx)
+	if err != nil {
+		return err
+	}
+	e.log.Info("account jobs done", "created", r.Created, "handed_over", r.HandedOver, "destroyed", r.Destroyed)
 	total := 0
 	for {
 		n, err := w.RunOnce(ctx)
@@ -105,4 +115,23 @@ func (e *env) jobs(ctx context.Context, args []string) error {
 	}
 	e.log.Info("jobs done", "notifications_sent", total)
 	return nil
+}
+
+// jobsLoop runs the account jobs inside serve, every interval, until ctx ends.
+func (e *env) jobsLoop(ctx context.Context, a *app, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		r, err := a.svc.RunJobs(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("account jobs failed", "err", err)
+		} else if r != (service.JobReport{}) {
+			e.log.Info("account jobs", "created", r.Created, "handed_over", r.HandedOver, "destroyed", r.Destroyed)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -8,12 +8,13 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
-	"github.com/carnet-sante/carnet/internal/service"
-
 	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/identity"
+	"github.com/carnet-sante/carnet/internal/service"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -30,6 +31,12 @@ Usage :
   carnet grid load FILE        charge une nouvelle grille d'habilitation
   carnet grid diff FILE        montre ce qu'une grille changerait
   carnet grid show             affiche la grille en vigueur
+  carnet enroll [--batch 5000] [--report F] FICHIER.csv
+                               inscrit les assurés d'un fichier (reprend après une interruption)
+  carnet enroll generate --rows N [--bad 1] FICHIER.csv
+                               écrit un fichier synthétique (essais, mesures)
+  carnet jobs run              tâches planifiées : créations automatiques, majorité, destructions,
+                               notifications
   carnet version
 
 Environnement :
@@ -50,6 +57,11 @@ Environnement :
   CARNET_AUDIT_KEY_FILE  clé Ed25519 des points de contrôle (défaut <data>/audit-signing.key)
   CARNET_CHECKPOINT_INTERVAL  fréquence des points de contrôle du journal (défaut 10m)
   CARNET_BREAK_GLASS_WINDOW  durée d'une session bris de glace (défaut 120h)
+  CARNET_OPPOSITION_PERIOD  délai avant création automatique (défaut 1008h = 6 semaines)
+  CARNET_ARCHIVE_PERIOD  conservation d'un espace fermé (défaut 87600h = 10 ans)
+  CARNET_HANDOVER_AGE    âge où le mineur reprend son espace (défaut 18)
+  CARNET_SESSION_IDLE, CARNET_SESSION_MAX  inactivité (30m) et durée maximale (12h) d'une session
+  CARNET_JOBS_INTERVAL   fréquence des tâches planifiées dans serve (défaut 1h)
   CARNET_LOG_LEVEL       debug, info (défaut), warn, error
 `
 
@@ -80,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = e.keys(ctx, rest)
 	case "grid":
 		err = e.grid(ctx, rest)
+	case "enroll":
+		err = e.enroll(ctx, rest)
 	case "jobs":
 		err = e.jobs(ctx, rest)
 	case "audit":
@@ -143,6 +157,40 @@ func serviceConfig(e *env) service.Config {
 		} else {
 			e.log.Warn("CARNET_BREAK_GLASS_WINDOW ignored", "value", v)
 		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{"CARNET_OPPOSITION_PERIOD", &cfg.OppositionPeriod}, {"CARNET_ARCHIVE_PERIOD", &cfg.ArchivePeriod},
+		{"CARNET_SESSION_IDLE", &cfg.Sessions.Idle}, {"CARNET_SESSION_MAX", &cfg.Sessions.Absolute}} {
+		if v := e.getenv(d.name); v != "" {
+			if x, err := time.ParseDuration(v); err == nil && x > 0 {
+				*d.dst = x
+			} else {
+				e.log.Warn(d.name+" ignored", "value", v)
+			}
+		}
+	}
+	if cfg.Sessions.Idle > 0 || cfg.Sessions.Absolute > 0 {
+		def := identity.DefaultSessionPolicy()
+		if cfg.Sessions.Idle == 0 {
+			cfg.Sessions.Idle = def.Idle
+		}
+		if cfg.Sessions.Absolute == 0 {
+			cfg.Sessions.Absolute = def.Absolute
+		}
+	}
+	if v := e.getenv("CARNET_HANDOVER_AGE"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 10 && n <= 18 {
+			cfg.HandOverAge = n
+		} else {
+			e.log.Warn("CARNET_HANDOVER_AGE ignored (10 to 18)", "value", v)
+		}
+	}
+	if e.getenv("CARNET_PASSWORD_COST") == "test" {
+		// Cheap argon2id parameters for tests and demos on slow machines; never in production.
+		e.log.Warn("CARNET_PASSWORD_COST=test: weak password hashing, for tests only")
+		cfg.PasswordParams = identity.TestPasswordParams()
 	}
 	return cfg
 }

@@ -98,6 +98,12 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 			return carnet.Errorf(carnet.EINVALID, "CARNET_CHECKPOINT_INTERVAL invalide : %q", v)
 		}
 	}
+	jobsEvery := time.Hour
+	if v := e.getenv("CARNET_JOBS_INTERVAL"); v != "" {
+		if jobsEvery, err = time.ParseDuration(v); err != nil || jobsEvery <= 0 {
+			return carnet.Errorf(carnet.EINVALID, "CARNET_JOBS_INTERVAL invalide : %q", v)
+		}
+	}
 	worker, err := e.newWorker(a, reg)
 	if err != nil {
 		return err
@@ -115,10 +121,16 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 		defer close(checkpointDone)
 		e.checkpointLoop(workerCtx, a, priv, every)
 	}()
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		e.jobsLoop(workerCtx, a, jobsEvery)
+	}()
 	defer func() {
 		stopWorker()
 		<-workerDone
 		<-checkpointDone
+		<-jobsDone
 	}()
 	e.log.Info("carnet serving", "addr", ln.Addr().String(), "data", a.dataDir, "version", version)
 	errc := make(chan error, 1)

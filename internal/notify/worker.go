@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -92,6 +93,10 @@ type Worker struct {
 	// (nil: time.Now). Timestamps written to the store come from the transaction's clock
 	// (Tx.Now), the one the store compares them with.
 	Clock func() time.Time
+	// Reveal opens the secret (a code) that a message carries sealed, to put it into the body
+	// just before sending (the service's RevealSecret). A message with a secret and no Reveal
+	// fails permanently. The store forgets the secret once the message is sent.
+	Reveal func(*carnet.OutboxMessage) (string, error)
 
 	BatchSize   int           // messages claimed at once; 0: DefaultBatchSize
 	Lease       time.Duration // how long a claim lasts; 0: DefaultLease
@@ -289,8 +294,32 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 	return b.sent, len(msgs), b.err
 }
 
+// body returns the message's body with its secret revealed, if it carries one.
+func (w *Worker) body(m *carnet.OutboxMessage) (string, error) {
+	if len(m.Secret) == 0 {
+		return m.Body, nil
+	}
+	if w.Reveal == nil {
+		return "", permanent("notify: message carries a secret and no Reveal is configured")
+	}
+	code, err := w.Reveal(m)
+	if err != nil {
+		return "", permanent("notify: secret cannot be opened: " + err.Error())
+	}
+	return strings.ReplaceAll(m.Body, carnet.SecretPlaceholder, code), nil
+}
+
+type permanent string
+
+func (e permanent) Error() string   { return string(e) }
+func (e permanent) Permanent() bool { return true }
+
 // deliver sends one email or SMS.
 func (w *Worker) deliver(ctx context.Context, m *carnet.OutboxMessage) error {
+	body, err := w.body(m)
+	if err != nil {
+		return err
+	}
 	switch m.Channel {
 	case ChannelEmail:
 		if w.Email == nil {
@@ -299,14 +328,14 @@ func (w *Worker) deliver(ctx context.Context, m *carnet.OutboxMessage) error {
 		return w.Email.Send(ctx, email.Message{
 			To:             m.Recipient,
 			Subject:        m.Subject,
-			Text:           m.Body,
+			Text:           body,
 			IdempotencyKey: m.IdempotencyKey,
 		})
 	case ChannelSMS:
 		if w.SMS == nil {
 			return errNotConfigured(m.Channel)
 		}
-		return w.SMS.Send(ctx, m.Recipient, m.Body, m.IdempotencyKey)
+		return w.SMS.Send(ctx, m.Recipient, body, m.IdempotencyKey)
 	}
 	return unknownChannel(m.Channel)
 }
@@ -318,12 +347,19 @@ func (w *Worker) deliverLetters(ctx context.Context, ms []*carnet.OutboxMessage)
 	if w.Letters == nil {
 		err = errNotConfigured(ChannelLetter)
 	} else {
-		batch := make([]letter.Letter, len(ms))
-		for i, m := range ms {
-			batch[i] = letter.Letter{ID: m.ID, Recipient: m.Recipient, Subject: m.Subject, Body: m.Body,
-				IdempotencyKey: m.IdempotencyKey}
+		batch := make([]letter.Letter, 0, len(ms))
+		for _, m := range ms {
+			body, berr := w.body(m)
+			if berr != nil {
+				errs[m.ID] = berr
+				continue
+			}
+			batch = append(batch, letter.Letter{ID: m.ID, Recipient: m.Recipient, Subject: m.Subject, Body: body,
+				IdempotencyKey: m.IdempotencyKey})
 		}
-		err = w.Letters.SendBatch(ctx, batch)
+		if len(batch) > 0 {
+			err = w.Letters.SendBatch(ctx, batch)
+		}
 	}
 	var be *letter.BatchError
 	if errors.As(err, &be) {
@@ -334,7 +370,9 @@ func (w *Worker) deliverLetters(ctx context.Context, ms []*carnet.OutboxMessage)
 	}
 	if err != nil {
 		for _, m := range ms {
-			errs[m.ID] = err
+			if errs[m.ID] == nil {
+				errs[m.ID] = err
+			}
 		}
 	}
 	return errs

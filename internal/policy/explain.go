@@ -291,6 +291,8 @@ func (e *explainer) denyClause(r Reason) string {
 		return " car cette action n'existe pas"
 	case ReasonPatientMismatch:
 		return " car ce document n'appartient pas à cet espace santé"
+	case ReasonSpaceNotOpen:
+		return " car cet espace santé n'est pas ouvert (pas encore créé, refusé ou fermé)"
 	case ReasonOperator:
 		return " car les agents de l'Assurance Maladie n'ont jamais accès au contenu de santé"
 	case ReasonUnknownActor:

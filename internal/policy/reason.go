@@ -58,6 +58,7 @@ const (
 	ReasonExclusiveFlags                                                // never both hidden from professionals and invisible to the patient
 	ReasonFlagsNotAllowed                                               // this actor may not set that visibility flag
 	ReasonTypeNotAllowed                                                // this actor may not deposit that type
+	ReasonSpaceNotOpen                                                  // the space is not open (not created, refused, closed)
 	ReasonRegulationDisabled                                            // the patient switched centre 15 access off
 	ReasonBreakGlassDisabled                                            // the patient switched bris de glace off
 	ReasonEmergencyReasonMissing                                        // no recorded reason for the emergency session
@@ -116,6 +117,7 @@ var reasonNames = [reasonCount]string{
 	ReasonExclusiveFlags:            "exclusive_flags",
 	ReasonFlagsNotAllowed:           "flags_not_allowed",
 	ReasonTypeNotAllowed:            "type_not_allowed",
+	ReasonSpaceNotOpen:              "space_not_open",
 	ReasonRegulationDisabled:        "regulation_disabled",
 	ReasonBreakGlassDisabled:        "break_glass_disabled",
 	ReasonEmergencyReasonMissing:    "emergency_reason_missing",

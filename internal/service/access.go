@@ -174,4 +174,5 @@ const (
 	sealBody    = "document-body"
 	sealProfile = "profile"
 	sealWishes  = "wishes"
+	sealTOTP    = "totp"
 )

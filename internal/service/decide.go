@@ -16,8 +16,14 @@ var paris = func() *time.Location {
 }()
 
 // decide builds the policy request from what load read and asks the policy.
+// A space that is not open (not yet created, refused, closed or destroyed) is readable and
+// writable by no one: its data is archived.
 func (s *Service) decide(actor carnet.Actor, sub *subject, action policy.Action, doc *carnet.Document, tx carnet.Tx) policy.Decision {
-	return s.policy.Load().Decide(s.request(&actor, sub, action, doc, tx.Now()))
+	pol := s.policy.Load()
+	if sub.patient.Status != carnet.PatientActive {
+		return policy.Decision{Reason: policy.ReasonSpaceNotOpen, GridVersion: pol.Grid().Version()}
+	}
+	return pol.Decide(s.request(&actor, sub, action, doc, tx.Now()))
 }
 
 // request gathers the facts the policy needs.
@@ -33,7 +39,7 @@ func (s *Service) request(actor *carnet.Actor, sub *subject, action policy.Actio
 	if actor.Kind == carnet.ActorRepresentative {
 		req.Representative = p.RightsHolderID != "" && p.RightsHolderID == actor.ID
 	}
-	req.PatientMinor = p.AgeOn(now) < 18
+	req.PatientMinor = p.AgeOn(now) < s.cfg.HandOverAge
 	return req
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/identity"
 	"github.com/carnet-sante/carnet/internal/keys"
 	"github.com/carnet-sante/carnet/internal/policy"
 	"github.com/google/uuid"
@@ -30,6 +31,19 @@ type Config struct {
 	// DigestWindow groups the notifications of actions by others: one message per window
 	// (default 10 minutes), sent at its end. Emergencies and first accesses are sent at once.
 	DigestWindow time.Duration
+
+	// Accounts.
+	HandOverAge       int           // a minor takes over their own space at this age (default 18)
+	OppositionPeriod  time.Duration // without opposition, the space is created after this (default 6 weeks)
+	ActivationCodeTTL time.Duration // a provisional code's life (default 90 days)
+	ArchivePeriod     time.Duration // a closed space is kept this long, then destroyed (default 10 years)
+	PasswordParams    identity.PasswordParams
+	Sessions          identity.SessionPolicy
+	AccountLimits     identity.Limits // attempts per account or person
+	AddressLimits     identity.Limits // attempts per client address
+	// WebAuthn relying party (default: the host of BaseURL).
+	PasskeyRPID    string
+	PasskeyOrigins []string
 }
 
 // Deps are what the service is built from; cmd/carnet chooses them.
@@ -55,18 +69,27 @@ type Service struct {
 	blobs    carnet.BlobStore
 	ring     *keys.Keyring
 	indexKey []byte
-	policy   atomic.Pointer[policy.Policy]
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	newID    func() string
-	metrics  Metrics
+	// Account secrets, each a random key wrapped by the master key in meta: codeKey keys the
+	// hashes of codes, Vitale serials and addresses; outboxKey seals codes waiting in the outbox;
+	// sessionKey keys the CSRF tokens.
+	codeKey, outboxKey, sessionKey []byte
+	decoy                          string        // a password hash for unknown identifiers
+	hashing                        chan struct{} // bounds concurrent password hashes
+	policy                         atomic.Pointer[policy.Policy]
+	cfg                            Config
+	log                            *slog.Logger
+	now                            func() time.Time
+	newID                          func() string
+	metrics                        Metrics
 }
 
 // Meta keys.
 const (
-	metaIndexKey = "keys.index" // the NIR index key, wrapped by the master key
-	metaGrid     = "policy.grid"
+	metaIndexKey   = "keys.index" // the NIR index key, wrapped by the master key
+	metaCodeKey    = "keys.codes"
+	metaOutboxKey  = "keys.outbox"
+	metaSessionKey = "keys.sessions"
+	metaGrid       = "policy.grid"
 )
 
 type wrappedKey struct {
@@ -104,6 +127,18 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if err := s.loadIndexKey(ctx); err != nil {
 		return nil, err
 	}
+	for _, k := range []struct {
+		name string
+		dst  *[]byte
+	}{{metaCodeKey, &s.codeKey}, {metaOutboxKey, &s.outboxKey}, {metaSessionKey, &s.sessionKey}} {
+		var err error
+		if *k.dst, err = s.systemKey(ctx, k.name); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.initAccounts(); err != nil {
+		return nil, err
+	}
 	if err := s.loadGrid(ctx); err != nil {
 		return nil, err
 	}
@@ -111,35 +146,41 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 }
 
 func (s *Service) loadIndexKey(ctx context.Context) error {
-	return s.store.Update(ctx, func(tx carnet.Tx) error {
-		raw, err := tx.Meta(ctx, metaIndexKey)
+	k, err := s.systemKey(ctx, metaIndexKey)
+	s.indexKey = k
+	return err
+}
+
+// systemKey loads the system key stored under name, wrapped by the master key, creating it on
+// first use.
+func (s *Service) systemKey(ctx context.Context, name string) ([]byte, error) {
+	var key []byte
+	err := s.store.Update(ctx, func(tx carnet.Tx) error {
+		raw, err := tx.Meta(ctx, name)
 		if carnet.ErrorCode(err) == carnet.ENOTFOUND {
 			k, err := keys.NewDataKey()
 			if err != nil {
 				return err
 			}
-			w, kek, err := s.ring.Wrap(k, metaIndexKey)
+			w, kek, err := s.ring.Wrap(k, name)
 			if err != nil {
 				return err
 			}
 			b, _ := json.Marshal(wrappedKey{KEK: kek, Wrapped: w})
-			s.indexKey = k
-			return tx.PutMeta(ctx, metaIndexKey, b)
+			key = k
+			return tx.PutMeta(ctx, name, b)
 		}
 		if err != nil {
 			return err
 		}
 		var wk wrappedKey
 		if err := json.Unmarshal(raw, &wk); err != nil {
-			return carnet.WrapErr("service.loadIndexKey", carnet.EINTEGRITY, err)
+			return carnet.WrapErr("service.systemKey", carnet.EINTEGRITY, err)
 		}
-		k, err := s.ring.Unwrap(wk.Wrapped, wk.KEK, metaIndexKey)
-		if err != nil {
-			return err
-		}
-		s.indexKey = k
-		return nil
+		key, err = s.ring.Unwrap(wk.Wrapped, wk.KEK, name)
+		return err
 	})
+	return key, err
 }
 
 // KeysInitialized reports whether the database already holds data encrypted under a master key,
@@ -160,33 +201,41 @@ func KeysInitialized(ctx context.Context, st carnet.Store) (bool, error) {
 	return ok, err
 }
 
-// RotateMasterKey re-wraps the index key and every live data key under next.Current(); bodies
+// RotateMasterKey re-wraps the system keys (NIR index, codes, outbox, sessions) and every live data key under next.Current(); bodies
 // are not re-encrypted. It runs in batches and can be interrupted and run again. It returns the
 // number of data keys re-wrapped.
 func RotateMasterKey(ctx context.Context, st carnet.Store, ring *keys.Keyring, batch int) (int, error) {
 	kek := ring.Current().ID()
 	err := st.Update(ctx, func(tx carnet.Tx) error {
-		raw, err := tx.Meta(ctx, metaIndexKey)
-		if err != nil {
-			return err
+		for _, name := range []string{metaIndexKey, metaCodeKey, metaOutboxKey, metaSessionKey} {
+			raw, err := tx.Meta(ctx, name)
+			if carnet.ErrorCode(err) == carnet.ENOTFOUND && name != metaIndexKey {
+				continue // created by a later version's first start
+			}
+			if err != nil {
+				return err
+			}
+			var wk wrappedKey
+			if err := json.Unmarshal(raw, &wk); err != nil {
+				return carnet.WrapErr("service.RotateMasterKey", carnet.EINTEGRITY, err)
+			}
+			if wk.KEK == kek {
+				continue
+			}
+			k, err := ring.Unwrap(wk.Wrapped, wk.KEK, name)
+			if err != nil {
+				return err
+			}
+			w, id, err := ring.Wrap(k, name)
+			if err != nil {
+				return err
+			}
+			b, _ := json.Marshal(wrappedKey{KEK: id, Wrapped: w})
+			if err := tx.PutMeta(ctx, name, b); err != nil {
+				return err
+			}
 		}
-		var wk wrappedKey
-		if err := json.Unmarshal(raw, &wk); err != nil {
-			return carnet.WrapErr("service.RotateMasterKey", carnet.EINTEGRITY, err)
-		}
-		if wk.KEK == kek {
-			return nil
-		}
-		k, err := ring.Unwrap(wk.Wrapped, wk.KEK, metaIndexKey)
-		if err != nil {
-			return err
-		}
-		w, id, err := ring.Wrap(k, metaIndexKey)
-		if err != nil {
-			return err
-		}
-		b, _ := json.Marshal(wrappedKey{KEK: id, Wrapped: w})
-		return tx.PutMeta(ctx, metaIndexKey, b)
+		return nil
 	})
 	if err != nil {
 		return 0, err

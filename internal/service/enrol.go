@@ -1,0 +1,376 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/audit"
+	"github.com/carnet-sante/carnet/internal/identity"
+	"github.com/carnet-sante/carnet/internal/keys"
+)
+
+// EnrolRow is one insured person of a bulk enrolment file, validated by the caller.
+type EnrolRow struct {
+	Line            int
+	Patient         carnet.Patient // NIR in clear, traits, contact
+	VitaleSerial    string
+	RightsHolderNIR string // for a minor: the parent who holds the rights
+}
+
+// BadRow is a row refused by the service (the file's own checks come before).
+type BadRow struct {
+	Line   int
+	Reason string
+}
+
+// EnrolmentRun is the checkpoint of a bulk enrolment file, saved in the transaction of each
+// batch so that an interrupted run resumes after the last committed line.
+type EnrolmentRun struct {
+	FileID       string    `json:"file_id"`
+	Line         int       `json:"line"`          // last line committed
+	ReportOffset int64     `json:"report_offset"` // bytes of the report of bad rows up to Line
+	Enrolled     int64     `json:"enrolled"`
+	Skipped      int64     `json:"skipped"` // already enrolled (a re-run)
+	Bad          int64     `json:"bad"`
+	Done         bool      `json:"done"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+func metaRun(fileID string) string { return "enrol.run." + fileID }
+
+// EnrolmentCheckpoint returns the checkpoint of a file (a zero run if it was never started).
+func (s *Service) EnrolmentCheckpoint(ctx context.Context, actor carnet.Actor, fileID string) (EnrolmentRun, error) {
+	run := EnrolmentRun{FileID: fileID}
+	if err := operatorOnly(actor); err != nil {
+		return run, err
+	}
+	err := s.store.View(ctx, func(tx carnet.Tx) error {
+		raw, err := tx.Meta(ctx, metaRun(fileID))
+		if carnet.ErrorCode(err) == carnet.ENOTFOUND {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(raw, &run)
+	})
+	return run, err
+}
+
+func operatorOnly(actor carnet.Actor) error {
+	if actor.Kind != carnet.ActorOperator && actor.Kind != carnet.ActorSystem {
+		return carnet.Errorf(carnet.EFORBIDDEN, "seul l'organisme d'assurance maladie inscrit les assurés")
+	}
+	return nil
+}
+
+// PreparedBatch is a batch of people ready to be stored: keys made, NIRs sealed, codes drawn.
+type PreparedBatch struct {
+	items   []*prepared
+	people  map[string]*parentContact // by NIR index: who this batch enrols
+	Skipped int                       // already enrolled
+}
+
+// Len is the number of people the batch will enrol.
+func (b *PreparedBatch) Len() int { return len(b.items) }
+
+type prepared struct {
+	row    *EnrolRow
+	ne     *carnet.NewEnrolment
+	parent string // NIR index (as a string) of the rights holder
+}
+
+// parentContact is what a minor's message needs of their parent.
+type parentContact struct {
+	id, name, email, mobile, postal string
+}
+
+// PrepareEnrolment does the work of a batch that needs no write: it finds who is already
+// enrolled (a re-run skips them), resolves each minor's rights holder (earlier in the batch or
+// already enrolled: otherwise the row is bad), and makes each new person's data key, sealed NIR,
+// provisional code and message, spread over the CPUs.
+//
+// prev is the batch prepared just before, which may still be committing (nil if none): its
+// people count as enrolled, and may be the rights holders of this batch's minors.
+func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, source string, rows []EnrolRow, prev *PreparedBatch) (*PreparedBatch, []BadRow, error) {
+	if err := operatorOnly(actor); err != nil {
+		return nil, nil, err
+	}
+	idx := make([][]byte, 0, 2*len(rows))
+	own := make([]string, len(rows))
+	for i := range rows {
+		r := &rows[i]
+		r.Patient.NIR = carnet.NormalizeNIR(r.Patient.NIR)
+		ix := keys.Index(s.indexKey, r.Patient.NIR)
+		own[i] = string(ix)
+		idx = append(idx, ix)
+		if r.RightsHolderNIR != "" {
+			idx = append(idx, keys.Index(s.indexKey, carnet.NormalizeNIR(r.RightsHolderNIR)))
+		}
+	}
+	var known map[string]string
+	parents := map[string]*parentContact{}
+	err := s.store.View(ctx, func(tx carnet.Tx) error {
+		var err error
+		if known, err = tx.PatientsByNIRIndex(ctx, idx); err != nil {
+			return err
+		}
+		if prev != nil {
+			for ix, pc := range prev.people {
+				known[ix] = pc.id
+				parents[ix] = pc
+			}
+		}
+		for i := range rows {
+			if rows[i].RightsHolderNIR == "" {
+				continue
+			}
+			pix := string(keys.Index(s.indexKey, carnet.NormalizeNIR(rows[i].RightsHolderNIR)))
+			id, ok := known[pix]
+			if !ok || parents[pix] != nil {
+				continue
+			}
+			p, err := tx.Patient(ctx, id)
+			if err != nil {
+				return err
+			}
+			parents[pix] = &parentContact{id: p.ID, name: p.DisplayName(), email: p.Email, mobile: p.Mobile, postal: p.PostalAddress}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	b := &PreparedBatch{}
+	var bad []BadRow
+	seen := map[string]bool{}
+	for i := range rows {
+		r := &rows[i]
+		if _, ok := known[own[i]]; ok {
+			b.Skipped++
+			continue
+		}
+		if seen[own[i]] {
+			bad = append(bad, BadRow{Line: r.Line, Reason: "NIR en double dans le fichier"})
+			continue
+		}
+		it := &prepared{row: r}
+		if r.RightsHolderNIR != "" {
+			it.parent = string(keys.Index(s.indexKey, carnet.NormalizeNIR(r.RightsHolderNIR)))
+			if parents[it.parent] == nil && !seen[it.parent] {
+				bad = append(bad, BadRow{Line: r.Line, Reason: "ouvrant droit inconnu : il doit être déjà inscrit ou figurer plus haut dans le fichier"})
+				continue
+			}
+		}
+		seen[own[i]] = true
+		b.items = append(b.items, it)
+	}
+	// Make keys, seals and codes in parallel.
+	now := s.now()
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	errs := make([]error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < len(b.items); i += workers {
+				if err := s.prepareOne(b.items[i], source, now); err != nil {
+					errs[w] = err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	b.people = make(map[string]*parentContact, len(b.items))
+	for _, it := range b.items {
+		p := it.ne.Patient
+		pc := &parentContact{id: p.ID, name: p.DisplayName(), email: p.Email, mobile: p.Mobile, postal: p.PostalAddress}
+		parents[string(p.NIRIndex)], b.people[string(p.NIRIndex)] = pc, pc
+	}
+	for _, it := range b.items {
+		var to *parentContact
+		if it.parent != "" {
+			to = parents[it.parent]
+			it.ne.Patient.RightsHolderID = to.id
+		}
+		m, err := s.codeMessage(it.ne.Patient, to, it.ne.Enrolment, it.ne.Message.Secret)
+		if err != nil {
+			return nil, nil, err
+		}
+		m.ID, m.Secret = it.ne.Message.ID, it.ne.Message.Secret
+		it.ne.Message = m
+	}
+	return b, bad, nil
+}
+
+// prepareOne makes one person's keys, sealed NIR, provisional code and hashes.
+func (s *Service) prepareOne(it *prepared, source string, now time.Time) error {
+	p := it.row.Patient
+	p.ID = s.newID()
+	p.Status = carnet.PatientEnrolled
+	if p.INSOID == "" {
+		p.INSOID = carnet.OIDINSNIR
+	}
+	dek, err := keys.NewDataKey()
+	if err != nil {
+		return err
+	}
+	if p.NIRSealed, err = s.seal(dek, sealNIR, p.ID, "", []byte(p.NIR)); err != nil {
+		return err
+	}
+	p.NIRIndex = keys.Index(s.indexKey, p.NIR)
+	wrapped, kek, err := s.ring.Wrap(dek, p.ID)
+	if err != nil {
+		return err
+	}
+	code := identity.NewActivationCode()
+	msgID := s.newID()
+	secret, err := keys.Seal(s.outboxKey, []byte(code), keys.AAD("outbox", msgID, ""))
+	if err != nil {
+		return err
+	}
+	serial := normalizeSerial(it.row.VitaleSerial)
+	e := &carnet.Enrolment{
+		PatientID:     p.ID,
+		VitaleHash:    identity.CodeHash(s.codeKey, identity.PurposeVitaleSerial, p.ID, serial),
+		CodeHash:      identity.CodeHash(s.codeKey, identity.PurposeActivation, p.ID, code),
+		CodeExpiresAt: now.Add(s.cfg.ActivationCodeTTL),
+		AutoCreateAt:  now.Add(s.cfg.OppositionPeriod),
+		Source:        fmt.Sprintf("%s:%d", source, it.row.Line),
+	}
+	it.ne = &carnet.NewEnrolment{Patient: &p, Key: &carnet.DataKey{PatientID: p.ID, Wrapped: wrapped, KEKID: kek},
+		Enrolment: e, Message: &carnet.OutboxMessage{ID: msgID, Secret: secret}}
+	return nil
+}
+
+func normalizeSerial(s string) string {
+	return strings.ToUpper(strings.NewReplacer(" ", "", "-", "", "\u00a0", "").Replace(s))
+}
+
+// codeMessage builds the message that carries a provisional code: to the person, or for a
+// minor to the parent (parent non-nil); by email, else SMS, else a letter.
+func (s *Service) codeMessage(p *carnet.Patient, parent *parentContact, e *carnet.Enrolment, secret []byte) (*carnet.OutboxMessage, error) {
+	name, email, mobile, postal := p.DisplayName(), p.Email, p.Mobile, p.PostalAddress
+	if parent != nil {
+		name, email, mobile, postal = parent.name, parent.email, parent.mobile, parent.postal
+	}
+	m := &carnet.OutboxMessage{PatientID: p.ID, Kind: "activation_code", Secret: secret,
+		IdempotencyKey: "activation-code:" + p.ID + ":" + fmt.Sprint(e.CodeExpiresAt.UnixMicro())}
+	deadline := frenchDate(e.AutoCreateAt)
+	until := frenchDate(e.CodeExpiresAt)
+	whose := "votre espace santé"
+	if parent != nil {
+		whose = "l'espace santé de " + p.DisplayName() + ", dont vous êtes l'ouvrant droit"
+	}
+	switch {
+	case email != "":
+		m.Channel, m.Recipient = "email", email
+	case mobile != "":
+		m.Channel, m.Recipient = "sms", mobile
+	case postal != "":
+		m.Channel, m.Recipient = "letter", name+"\n"+postal
+	default:
+		return nil, carnet.Errorf(carnet.EINVALID, "aucun moyen de contact pour envoyer le code provisoire")
+	}
+	if m.Channel == "sms" {
+		m.Body = fmt.Sprintf("Carnet : code provisoire pour %s : %s (valable jusqu'au %s). Activation ou opposition sur %s",
+			whose, carnet.SecretPlaceholder, until, s.cfg.BaseURL)
+		return m, nil
+	}
+	m.Subject = "Votre code provisoire Mon espace santé"
+	if parent != nil {
+		m.Subject = "Code provisoire de l'espace santé de " + p.DisplayName()
+	}
+	auto := "Sans démarche de votre part, cet espace santé sera créé automatiquement le " + deadline + "."
+	if e.AutoCreateAt.IsZero() {
+		auto = "Cet espace santé est déjà ouvert : le code sert à en prendre possession."
+	}
+	m.Body = fmt.Sprintf(`Bonjour %s,
+
+L'Assurance Maladie ouvre %s.
+
+Votre code provisoire : %s
+Il est valable jusqu'au %s et ne sert qu'une fois.
+
+Pour activer l'espace : %s/activer, avec ce code, le numéro de sécurité sociale et le numéro de série de la carte Vitale.
+Pour vous y opposer : %s/opposition, avec ce code et le numéro de sécurité sociale.
+%s
+
+Ni l'Assurance Maladie ni Carnet ne vous demanderont jamais ce code par téléphone ou par courriel.`,
+		name, whose, carnet.SecretPlaceholder, until, s.cfg.BaseURL, s.cfg.BaseURL, auto)
+	return m, nil
+}
+
+var frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+	"septembre", "octobre", "novembre", "décembre"}
+
+func frenchDate(t time.Time) string {
+	t = t.In(paris)
+	return fmt.Sprintf("%d %s %d", t.Day(), frenchMonths[t.Month()-1], t.Year())
+}
+
+// EnrolResult counts what a committed batch did.
+type EnrolResult struct {
+	Enrolled int
+	Skipped  int
+}
+
+// CommitEnrolment stores a prepared batch in one transaction with the file's checkpoint: every
+// person, key, enrolment, first history event and code message, or none. A person enrolled by
+// a concurrent run since the batch was prepared makes the whole batch fail with ECONFLICT.
+func (s *Service) CommitEnrolment(ctx context.Context, actor carnet.Actor, b *PreparedBatch, run EnrolmentRun) (EnrolResult, error) {
+	if err := operatorOnly(actor); err != nil {
+		return EnrolResult{}, err
+	}
+	res := EnrolResult{}
+	err := s.store.Update(ctx, func(tx carnet.Tx) error {
+		res = EnrolResult{Skipped: b.Skipped}
+		batch := make([]*carnet.NewEnrolment, 0, len(b.items))
+		for _, it := range b.items {
+			p := it.ne.Patient
+			ev := s.event(tx, actor, p.ID, "patient.enrol", "patient", p.ID, true, "inscription ("+it.ne.Enrolment.Source+")")
+			audit.Link(ev, carnet.AuditHead{PatientID: p.ID})
+			it.ne.Event = ev
+			batch = append(batch, it.ne)
+		}
+		if err := tx.EnrolBatch(ctx, batch); err != nil {
+			if carnet.ErrorCode(err) == carnet.ECONFLICT {
+				// The NIR index is unique: someone enrolled one of these people since the batch
+				// was prepared (a concurrent run). Nothing of the batch is kept.
+				return carnet.Errorf(carnet.ECONFLICT, "des personnes du lot ont été inscrites entre-temps : relancez l'inscription")
+			}
+			return err
+		}
+		res.Enrolled = len(batch)
+		run.UpdatedAt = tx.Now()
+		raw, _ := json.Marshal(run)
+		return tx.PutMeta(ctx, metaRun(run.FileID), raw)
+	})
+	return res, err
+}
+
+// SaveEnrolmentRun saves a file's checkpoint alone (a batch of only bad or skipped rows, or the
+// end of the run).
+func (s *Service) SaveEnrolmentRun(ctx context.Context, actor carnet.Actor, run EnrolmentRun) error {
+	if err := operatorOnly(actor); err != nil {
+		return err
+	}
+	return s.store.Update(ctx, func(tx carnet.Tx) error {
+		run.UpdatedAt = tx.Now()
+		raw, _ := json.Marshal(run)
+		return tx.PutMeta(ctx, metaRun(run.FileID), raw)
+	})
+}

@@ -250,6 +250,12 @@ func (s *Service) BeginActivation(ctx context.Context, in ActivationCheck, c Cli
 			refused = &outcome{carnet.Errorf(carnet.ECONFLICT, "Cet espace santé est déjà activé : connectez-vous.")}
 			return nil
 		}
+		if p.RightsHolderID != "" {
+			// A minor's space is managed by the parent from the parent's own account; the young
+			// person activates their own at the hand-over age, with a new code.
+			refused = &outcome{carnet.Errorf(carnet.EFORBIDDEN, "Cet espace santé est géré par le représentant légal depuis son propre compte, jusqu'aux %d ans de son titulaire.", s.cfg.HandOverAge)}
+			return nil
+		}
 		var id []byte
 		token, id = identity.NewSessionToken()
 		return tx.CreateSession(ctx, &carnet.Session{ID: id, PatientID: p.ID, State: carnet.SessionActivation})
@@ -366,6 +372,9 @@ func (s *Service) SetCredentials(ctx context.Context, token string, in Credentia
 		if channel == "sms" {
 			purpose = identity.PurposeVerifyMobile
 		}
+		if err := s.countSend(ctx, tx, p.ID); err != nil {
+			return err
+		}
 		return s.sendCode(ctx, tx, ss, p, purpose, channel, contact)
 	})
 }
@@ -422,8 +431,8 @@ func (s *Service) sendCode(ctx context.Context, tx carnet.Tx, ss *carnet.Session
 
 // checkOTP checks a one-time code of a session with the attempts limits of the account and the
 // address. It deletes the code when used or after too many failures.
-func (s *Service) checkOTP(ctx context.Context, tx carnet.Tx, ss *carnet.Session, purpose, typed string, c Client) (*carnet.OneTimeCode, *outcome, error) {
-	lim, err := s.limiter(ctx, tx, c, "person:"+ss.PatientID)
+func (s *Service) checkOTP(ctx context.Context, tx carnet.Tx, ss *carnet.Session, purpose, typed, limitKey string, c Client) (*carnet.OneTimeCode, *outcome, error) {
+	lim, err := s.limiter(ctx, tx, c, limitKey)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -484,7 +493,7 @@ func (s *Service) ConfirmContact(ctx context.Context, token, code string, c Clie
 		if d.Channel == "sms" {
 			purpose = identity.PurposeVerifyMobile
 		}
-		if _, out, err := s.checkOTP(ctx, tx, ss, purpose, code, c); err != nil || out != nil {
+		if _, out, err := s.checkOTP(ctx, tx, ss, purpose, code, secondFactorKey(ss.PatientID), c); err != nil || out != nil {
 			refused = out
 			return err
 		}
@@ -496,7 +505,7 @@ func (s *Service) ConfirmContact(ctx context.Context, token, code string, c Clie
 		if err != nil {
 			return err
 		}
-		if len(e.CodeHash) == 0 || (p.Status != carnet.PatientEnrolled && p.Status != carnet.PatientActive) {
+		if len(e.CodeHash) == 0 || p.RightsHolderID != "" || (p.Status != carnet.PatientEnrolled && p.Status != carnet.PatientActive) {
 			refused = &outcome{identity.ActivationFailed()}
 			return nil
 		}

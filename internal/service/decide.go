@@ -39,7 +39,7 @@ func (s *Service) request(actor *carnet.Actor, sub *subject, action policy.Actio
 	if actor.Kind == carnet.ActorRepresentative {
 		req.Representative = p.RightsHolderID != "" && p.RightsHolderID == actor.ID
 	}
-	req.PatientMinor = p.AgeOn(now) < s.cfg.HandOverAge
+	req.PatientMinor = s.age(p, now) < s.cfg.HandOverAge
 	return req
 }
 

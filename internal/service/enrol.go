@@ -200,6 +200,7 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 		pc := &parentContact{id: p.ID, name: p.DisplayName(), email: p.Email, mobile: p.Mobile, postal: p.PostalAddress}
 		parents[string(p.NIRIndex)], b.people[string(p.NIRIndex)] = pc, pc
 	}
+	kept := b.items[:0]
 	for _, it := range b.items {
 		var to *parentContact
 		if it.parent != "" {
@@ -208,11 +209,19 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 		}
 		m, err := s.codeMessage(it.ne.Patient, to, it.ne.Enrolment, it.ne.Message.Secret)
 		if err != nil {
+			if carnet.ErrorCode(err) == carnet.EINVALID {
+				// The parent has no contact at all: the code cannot be sent.
+				bad = append(bad, BadRow{Line: it.row.Line, Reason: "l'ouvrant droit n'a ni courriel, ni mobile, ni adresse postale : le code ne peut pas être envoyé"})
+				delete(b.people, string(it.ne.Patient.NIRIndex))
+				continue
+			}
 			return nil, nil, err
 		}
 		m.ID, m.Secret = it.ne.Message.ID, it.ne.Message.Secret
 		it.ne.Message = m
+		kept = append(kept, it)
 	}
+	b.items = kept
 	return b, bad, nil
 }
 

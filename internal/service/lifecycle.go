@@ -20,7 +20,7 @@ func (s *Service) ActFor(ctx context.Context, parent carnet.Actor, childID strin
 		if err != nil || c.RightsHolderID != parent.ID {
 			return carnet.Errorf(carnet.ENOTFOUND, "espace santé introuvable")
 		}
-		if c.AgeOn(tx.Now()) >= s.cfg.HandOverAge {
+		if s.age(c, tx.Now()) >= s.cfg.HandOverAge {
 			return carnet.Errorf(carnet.EFORBIDDEN, "%s a %d ans ou plus et gère désormais son espace santé", c.DisplayName(), s.cfg.HandOverAge)
 		}
 		out = carnet.Actor{Kind: carnet.ActorRepresentative, ID: parent.ID, Name: parent.Name, OnBehalfOf: childID, RequestID: parent.RequestID}
@@ -59,9 +59,9 @@ var system = carnet.Actor{Kind: carnet.ActorSystem, ID: "carnet", Name: "Carnet"
 func (s *Service) autoCreate(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		n := 0
+		n, seen := 0, 0
 		err := s.store.Update(ctx, func(tx carnet.Tx) error {
-			n = 0
+			n, seen = 0, 0
 			due, err := tx.EnrolmentsDue(ctx, tx.Now(), 500)
 			if err != nil {
 				return err
@@ -75,10 +75,11 @@ func (s *Service) autoCreate(ctx context.Context) (int, error) {
 				if err := tx.UpdateEnrolment(ctx, e); err != nil {
 					return err
 				}
-				n++
+				seen++
 				if p.Status != carnet.PatientEnrolled {
 					continue
 				}
+				n++
 				p.Status = carnet.PatientActive
 				if err := tx.UpdatePatient(ctx, p); err != nil {
 					return err
@@ -91,7 +92,7 @@ func (s *Service) autoCreate(ctx context.Context) (int, error) {
 			return nil
 		})
 		total += n
-		if err != nil || n == 0 {
+		if err != nil || seen == 0 {
 			return total, err
 		}
 	}
@@ -117,14 +118,17 @@ func (s *Service) handOver(ctx context.Context) (int, error) {
 		}
 		after = batch[len(batch)-1].ID
 		for _, c := range batch {
+			handed := 0
 			err := s.store.Update(ctx, func(tx carnet.Tx) error {
+				handed = 0
 				c, err := tx.Patient(ctx, c.ID)
 				if err != nil {
 					return err
 				}
-				if c.RightsHolderID == "" || c.AgeOn(tx.Now()) < s.cfg.HandOverAge {
+				if c.RightsHolderID == "" || s.age(c, tx.Now()) < s.cfg.HandOverAge {
 					return nil
 				}
+				handed++
 				parentID := c.RightsHolderID
 				parent, err := tx.Patient(ctx, parentID)
 				if err != nil {
@@ -132,6 +136,16 @@ func (s *Service) handOver(ctx context.Context) (int, error) {
 				}
 				c.RightsHolderID = ""
 				if err := tx.UpdatePatient(ctx, c); err != nil {
+					return err
+				}
+				// Whatever signed in to the child's space before is the parent's doing: it ends.
+				if err := tx.DeletePasskeys(ctx, c.ID); err != nil {
+					return err
+				}
+				if err := tx.DeleteAccount(ctx, c.ID); err != nil {
+					return err
+				}
+				if _, err := tx.DeleteSessions(ctx, c.ID); err != nil {
 					return err
 				}
 				if c.Status == carnet.PatientActive || c.Status == carnet.PatientEnrolled {
@@ -149,10 +163,13 @@ func (s *Service) handOver(ctx context.Context) (int, error) {
 			if err != nil {
 				return total, err
 			}
-			total++
+			total += handed
 		}
 	}
 }
+
+// age is a patient's age on the day of t in France.
+func (s *Service) age(p *carnet.Patient, t time.Time) int { return p.AgeOn(t.In(paris)) }
 
 // CloseSpace closes a space at the request of the patient (or of the parent for a minor): the
 // data is archived, unreadable by anyone, for the archive period, then destroyed; with
@@ -168,7 +185,7 @@ func (s *Service) CloseSpace(ctx context.Context, actor carnet.Actor, patientID 
 			return carnet.Errorf(carnet.ENOTFOUND, "espace santé introuvable")
 		}
 		switch p.Status {
-		case carnet.PatientActive, carnet.PatientEnrolled:
+		case carnet.PatientActive:
 		case carnet.PatientClosed:
 			if !destroyNow {
 				return carnet.Errorf(carnet.ECONFLICT, "cet espace santé est déjà fermé")
@@ -207,7 +224,7 @@ func (s *Service) owns(tx carnet.Tx, actor carnet.Actor, p *carnet.Patient) bool
 	case carnet.ActorPatient:
 		return actor.ID == p.ID
 	case carnet.ActorRepresentative:
-		return p.RightsHolderID == actor.ID && actor.OnBehalfOf == p.ID && p.AgeOn(tx.Now()) < s.cfg.HandOverAge
+		return p.RightsHolderID == actor.ID && actor.OnBehalfOf == p.ID && s.age(p, tx.Now()) < s.cfg.HandOverAge
 	case carnet.ActorOperator, carnet.ActorSystem:
 		return true
 	}

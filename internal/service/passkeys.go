@@ -154,7 +154,7 @@ func (s *Service) FinishPasskeyLogin(ctx context.Context, token string, response
 		return err
 	}
 	return s.secondFactor(ctx, token, carnet.FactorPasskey, c, func(tx carnet.Tx, ss *carnet.Session, a *carnet.Account) (*outcome, error) {
-		lim, err := s.limiter(ctx, tx, c, "person:"+ss.PatientID)
+		lim, err := s.limiter(ctx, tx, c, secondFactorKey(ss.PatientID))
 		if err != nil {
 			return nil, err
 		}

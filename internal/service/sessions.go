@@ -111,6 +111,13 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 		if len(step.Factors) > 1 {
 			return nil
 		}
+		if err := s.countSend(ctx, tx, a.PatientID); err != nil {
+			if carnet.ErrorCode(err) == carnet.ERATELIMIT {
+				step.CodeTo = "" // no code now: the person may ask again later (SendLoginCode)
+				return nil
+			}
+			return err
+		}
 		step.CodeTo, err = s.sendLoginCode(ctx, tx, ss, p, a)
 		return err
 	})
@@ -121,6 +128,28 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 		return nil, refused.err
 	}
 	return step, nil
+}
+
+// secondFactorKey is the attempts record of a person's second factors, apart from the
+// password's: a right password does not clear the failures of codes.
+func secondFactorKey(patientID string) string { return "second-factor:" + patientID }
+
+// sendLimits bound how many codes a person can have sent: 10 in a row, then 1 minute, 2, 4...
+// up to an hour between sends; forgotten after an hour without a send.
+var sendLimits = identity.Limits{Free: 10, Base: time.Minute, Max: time.Hour, Reset: time.Hour}
+
+// countSend records one code sent to a person, refusing (ERATELIMIT) when too many were.
+func (s *Service) countSend(ctx context.Context, tx carnet.Tx, patientID string) error {
+	key := "send:" + patientID
+	a, err := tx.Attempts(ctx, key)
+	if err != nil {
+		return err
+	}
+	now := tx.Now()
+	if ok, wait := sendLimits.Allow(identity.Attempts(a), now); !ok {
+		return identity.TooManyAttempts(wait)
+	}
+	return tx.PutAttempts(ctx, key, carnet.Attempts(sendLimits.Fail(identity.Attempts(a), now)))
 }
 
 func (s *Service) sendLoginCode(ctx context.Context, tx carnet.Tx, ss *carnet.Session, p *carnet.Patient, a *carnet.Account) (string, error) {
@@ -142,13 +171,12 @@ func (s *Service) SendLoginCode(ctx context.Context, token string, c Client) (st
 		if err != nil {
 			return err
 		}
-		lim, err := s.limiter(ctx, tx, c, "person:"+ss.PatientID)
-		if err != nil {
+		if err := s.countSend(ctx, tx, ss.PatientID); err != nil {
+			if carnet.ErrorCode(err) == carnet.ERATELIMIT {
+				refused = &outcome{err}
+				return nil
+			}
 			return err
-		}
-		if err := lim.allow(tx.Now()); err != nil {
-			refused = &outcome{err}
-			return nil
 		}
 		if prev, err := tx.OneTimeCode(ctx, hex.EncodeToString(ss.ID), identity.PurposeLogin); err == nil && tx.Now().Sub(prev.CreatedAt) < 30*time.Second {
 			refused = &outcome{carnet.Errorf(carnet.ERATELIMIT, "Un code vient d'être envoyé : patientez 30 secondes avant d'en demander un autre.")}
@@ -177,7 +205,7 @@ func (s *Service) SendLoginCode(ctx context.Context, token string, c Client) (st
 // VerifyLoginCode completes a login with the one-time code sent by email or SMS.
 func (s *Service) VerifyLoginCode(ctx context.Context, token, code string, c Client) error {
 	return s.secondFactor(ctx, token, carnet.FactorOTP, c, func(tx carnet.Tx, ss *carnet.Session, a *carnet.Account) (*outcome, error) {
-		_, out, err := s.checkOTP(ctx, tx, ss, identity.PurposeLogin, code, c)
+		_, out, err := s.checkOTP(ctx, tx, ss, identity.PurposeLogin, code, secondFactorKey(ss.PatientID), c)
 		return out, err
 	})
 }
@@ -185,7 +213,7 @@ func (s *Service) VerifyLoginCode(ctx context.Context, token, code string, c Cli
 // VerifyLoginTOTP completes a login with a code from the authenticator app.
 func (s *Service) VerifyLoginTOTP(ctx context.Context, token, code string, c Client) error {
 	return s.secondFactor(ctx, token, carnet.FactorTOTP, c, func(tx carnet.Tx, ss *carnet.Session, a *carnet.Account) (*outcome, error) {
-		lim, err := s.limiter(ctx, tx, c, "person:"+ss.PatientID)
+		lim, err := s.limiter(ctx, tx, c, secondFactorKey(ss.PatientID))
 		if err != nil {
 			return nil, err
 		}
@@ -196,6 +224,10 @@ func (s *Service) VerifyLoginTOTP(ctx context.Context, token, code string, c Cli
 		secret, err := s.openTOTP(ctx, tx, a)
 		if err != nil {
 			return nil, err
+		}
+		if secret == "" {
+			// No authenticator app: no TOTP code can be right.
+			return &outcome{identity.CodeRejected()}, lim.fail(ctx, now)
 		}
 		step, ok := identity.VerifyTOTP(secret, code, now, a.TOTPLastStep)
 		if !ok {
@@ -231,6 +263,9 @@ func (s *Service) secondFactor(ctx context.Context, token, factor string, c Clie
 		}
 		p, err := tx.Patient(ctx, ss.PatientID)
 		if err != nil {
+			return err
+		}
+		if err := tx.PutAttempts(ctx, secondFactorKey(ss.PatientID), carnet.Attempts{}); err != nil {
 			return err
 		}
 		ss.State, ss.Factor, ss.Data, ss.LastSeen = carnet.SessionActive, factor, nil, tx.Now()

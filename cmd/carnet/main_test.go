@@ -120,7 +120,7 @@ func TestServeDemo(t *testing.T) {
 	if code, _ := get(t, s.url+"/readyz"); code != 200 {
 		t.Errorf("readyz: %d", code)
 	}
-	code, body := get(t, s.url+"/")
+	code, body := get(t, s.url+"/etat")
 	if code != 200 || !strings.Contains(body, "4 espaces santé") || !strings.Contains(body, "6 professionnels") {
 		t.Errorf("home: %d %s", code, body)
 	}
@@ -166,7 +166,7 @@ func TestServeDemo(t *testing.T) {
 
 	// A second start reuses the data and the key and loads the demo only once.
 	s2 := start(t, env, "serve", "--demo")
-	if _, body := get(t, s2.url+"/"); !strings.Contains(body, "4 espaces santé") {
+	if _, body := get(t, s2.url+"/etat"); !strings.Contains(body, "4 espaces santé") {
 		t.Errorf("after restart: %s", body)
 	}
 	s2.stop(t)
@@ -243,7 +243,7 @@ func TestKeysRotate(t *testing.T) {
 		t.Errorf("old key not kept: %v", err)
 	}
 	s = start(t, env, "serve", "--demo")
-	if _, body := get(t, s.url+"/"); !strings.Contains(body, "8 documents") {
+	if _, body := get(t, s.url+"/etat"); !strings.Contains(body, "8 documents") {
 		t.Errorf("after rotation: %s", body)
 	}
 	s.stop(t)

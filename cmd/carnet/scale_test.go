@@ -28,7 +28,7 @@ func TestServeOnPostgreSQLAndS3(t *testing.T) {
 		t.Log("no MinIO configured: bodies on the filesystem, store on PostgreSQL")
 	}
 	s := start(t, env, "serve", "--demo")
-	if _, body := get(t, s.url+"/"); !strings.Contains(body, "4 espaces santé") || !strings.Contains(body, "8 documents") {
+	if _, body := get(t, s.url+"/etat"); !strings.Contains(body, "4 espaces santé") || !strings.Contains(body, "8 documents") {
 		t.Fatalf("home on PostgreSQL: %s", body)
 	}
 	doctor := apiClient{t, s.url, issueToken(t, env, rppsWithLuhn("1000123456"))}
@@ -43,7 +43,7 @@ func TestServeOnPostgreSQLAndS3(t *testing.T) {
 	}
 	s.stop(t)
 	s2 := start(t, env, "serve", "--demo")
-	if _, body := get(t, s2.url+"/"); !strings.Contains(body, "4 espaces santé") {
+	if _, body := get(t, s2.url+"/etat"); !strings.Contains(body, "4 espaces santé") {
 		t.Errorf("after restart: %s", body)
 	}
 }

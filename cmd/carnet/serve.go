@@ -8,9 +8,11 @@ import (
 	"github.com/carnet-sante/carnet"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/carnet-sante/carnet/internal/httpapi"
+	"github.com/carnet-sante/carnet/internal/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -54,6 +56,11 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 	}
 	cfg := serviceConfig(e)
 	cfg.BaseURL, cfg.MaxBodySize = *baseURL, *maxBody
+	// Strict-Transport-Security when the public address is HTTPS. Cookies are always Secure
+	// (browsers accept them from http://localhost and 127.0.0.1 too), unless
+	// CARNET_INSECURE_COOKIES=1 for a plain-HTTP deployment behind a proxy that never exists.
+	hsts := strings.HasPrefix(*baseURL, "https://")
+	secure := e.getenv("CARNET_INSECURE_COOKIES") != "1"
 	a, err := e.open(ctx, e.dataDir(*data), cfg, decisionMetrics{decisions})
 	if err != nil {
 		return err
@@ -79,9 +86,14 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
+	site, err := web.New(web.Options{Logger: e.log, Secure: hsts})
+	if err != nil {
+		return err
+	}
+	portal := web.NewApp(site, a.svc, web.AppOptions{Secure: secure, HSTS: hsts, ProLogin: e.proLogin(a, iss, demo)})
 	srv := &http.Server{
 		Handler: httpapi.NewServer(httpapi.Deps{Service: a.svc, Ready: a.store.Ping, Logger: e.log, Registry: reg, Version: version,
-			Auth: authn, MaxBody: *maxBody, JWKS: jwks}),
+			Auth: authn, MaxBody: *maxBody, JWKS: jwks, Web: portal.Handler()}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,

@@ -7,7 +7,12 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /healthz", s.handleHealthz())
 	s.mux.Handle("GET /readyz", s.handleReadyz())
 	s.mux.Handle("GET /metrics", s.handleMetrics())
-	s.mux.Handle("GET /{$}", s.handleHome())
+	s.mux.Handle("GET /etat", s.handleHome()) // the service's figures, for operators (no personal data)
+	if s.web != nil {
+		s.mux.Handle("/", s.web) // the portal: internal/web/routes.go lists its pages
+	} else {
+		s.mux.Handle("GET /{$}", s.handleHome())
+	}
 
 	// The professional JSON API (bearer tokens), described at /api/openapi.json.
 	s.mux.Handle("GET /api/openapi.json", s.handleOpenAPI())

@@ -33,10 +33,13 @@ type Deps struct {
 	// JWKS is the public key set of Carnet's embedded token issuer, served at
 	// /.well-known/jwks.json (nil: not served).
 	JWKS []byte
+	// Web serves every path the API does not (the portal's pages); nil: a small home page.
+	Web http.Handler
 }
 
 // Server is the HTTP handler.
 type Server struct {
+	web      http.Handler
 	svc      *service.Service
 	ready    func(ctx context.Context) error
 	log      *slog.Logger
@@ -54,7 +57,7 @@ type Server struct {
 // NewServer builds the handler.
 func NewServer(d Deps) *Server {
 	s := &Server{svc: d.Service, ready: d.Ready, log: d.Logger, registry: d.Registry, version: d.Version, mux: http.NewServeMux(),
-		auth: d.Auth, maxBody: d.MaxBody, smart: d.SMART, jwks: d.JWKS}
+		auth: d.Auth, maxBody: d.MaxBody, smart: d.SMART, jwks: d.JWKS, web: d.Web}
 	if s.maxBody <= 0 {
 		s.maxBody = 20 << 20
 	}

@@ -72,7 +72,7 @@ var DemoMarieNIR = nirWithKey("2850375056123")
 // born in Corsica, one minor), professionals of several professions, consents, documents of
 // several types, a medical profile and wishes. Everything goes through the service, as any
 // other client would. It does nothing if the demo world is already there.
-func loadDemo(ctx context.Context, svc *service.Service, log *slog.Logger) error {
+func loadDemo(ctx context.Context, svc *service.Service, st carnet.Store, log *slog.Logger) error {
 	op := carnet.Actor{Kind: carnet.ActorOperator, ID: "demo", Name: "Assurance Maladie (démonstration)"}
 	if _, err := svc.PatientByNIR(ctx, op, DemoMarieNIR); err == nil {
 		log.Info("demo world already loaded")
@@ -192,6 +192,9 @@ func loadDemo(ctx context.Context, svc *service.Service, log *slog.Logger) error
 	}); err != nil {
 		return fmt.Errorf("entourage et volontés : %w", err)
 	}
+	if err := demoAccount(ctx, svc, st, op, marie); err != nil {
+		return fmt.Errorf("compte de démonstration : %w", err)
+	}
 	log.Info("demo world loaded", "patients", 1+len(others), "professionals", len(pros), "documents", len(docs)+1, "jean", jean.ID != "")
 	return nil
 }
@@ -225,4 +228,56 @@ func loadSynthetic(ctx context.Context, svc *service.Service, n int) error {
 		}
 	}
 	return nil
+}
+
+// Demo sign-in of Marie Dupont (printed by `make run`): a real activation, with the codes
+// read from the outbox as Marie would read them from her mail.
+const (
+	DemoLogin    = "marie.demo"
+	DemoPassword = "Cerisier-Lumineux-47"
+	demoVitale   = "123456789012"
+)
+
+func demoAccount(ctx context.Context, svc *service.Service, st carnet.Store, op carnet.Actor, marie *carnet.Patient) error {
+	if err := svc.IssueCode(ctx, op, marie.ID, demoVitale); err != nil {
+		return err
+	}
+	code, err := lastCode(ctx, svc, st, marie.ID, "activation_code")
+	if err != nil {
+		return err
+	}
+	c := service.Client{Address: "127.0.0.1"}
+	tok, err := svc.BeginActivation(ctx, service.ActivationCheck{NIR: marie.NIR, Code: code, VitaleSerial: demoVitale}, c)
+	if err != nil {
+		return err
+	}
+	if err := svc.SetCredentials(ctx, tok, service.Credentials{Login: DemoLogin, Password: DemoPassword, Channel: "email", Contact: marie.Email}); err != nil {
+		return err
+	}
+	otp, err := lastCode(ctx, svc, st, marie.ID, "one_time_code")
+	if err != nil {
+		return err
+	}
+	if err := svc.ConfirmContact(ctx, tok, otp, c); err != nil {
+		return err
+	}
+	return svc.Logout(ctx, tok)
+}
+
+// lastCode reveals the code of the latest pending message of a kind for a patient.
+func lastCode(ctx context.Context, svc *service.Service, st carnet.Store, patientID, kind string) (string, error) {
+	var msgs []*carnet.OutboxMessage
+	if err := st.View(ctx, func(tx carnet.Tx) error {
+		var err error
+		msgs, err = tx.ListOutbox(ctx, patientID)
+		return err
+	}); err != nil {
+		return "", err
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if m := msgs[i]; m.Kind == kind && len(m.Secret) > 0 {
+			return svc.RevealSecret(m)
+		}
+	}
+	return "", carnet.Errorf(carnet.ENOTFOUND, "aucun code %s en attente", kind)
 }

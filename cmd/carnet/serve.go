@@ -67,7 +67,7 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 	}
 	defer a.Close()
 	if demo {
-		if err := loadDemo(ctx, a.svc, e.log); err != nil {
+		if err := loadDemo(ctx, a.svc, a.store, e.log); err != nil {
 			return fmt.Errorf("monde de démonstration : %w", err)
 		}
 		if err := loadSynthetic(ctx, a.svc, *synthetic); err != nil {

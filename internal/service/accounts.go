@@ -668,3 +668,49 @@ func (s *Service) RevealSecret(m *carnet.OutboxMessage) (string, error) {
 	b, err := keys.Open(s.outboxKey, m.Secret, keys.AAD("outbox", m.ID, ""))
 	return string(b), err
 }
+
+// IssueCode sends a person a new provisional code, at the insurer's initiative (a lost letter,
+// a person created one by one, a demonstration), and records their Vitale card serial number
+// when given. The previous code stops working. A person who already activated their space
+// signs in instead: ECONFLICT.
+func (s *Service) IssueCode(ctx context.Context, actor carnet.Actor, patientID, vitaleSerial string) error {
+	if err := operatorOnly(actor); err != nil {
+		return err
+	}
+	return s.store.Update(ctx, func(tx carnet.Tx) error {
+		p, err := tx.Patient(ctx, patientID)
+		if err != nil {
+			return notFound(err)
+		}
+		if _, err := tx.Account(ctx, p.ID); err == nil {
+			return carnet.Errorf(carnet.ECONFLICT, "cet espace santé est déjà activé")
+		}
+		if p.Status != carnet.PatientEnrolled && p.Status != carnet.PatientActive {
+			return carnet.Errorf(carnet.ECONFLICT, "cet espace santé n'est pas ouvert (statut %s)", p.Status)
+		}
+		if vitaleSerial != "" {
+			e, err := tx.Enrolment(ctx, p.ID)
+			switch carnet.ErrorCode(err) {
+			case "":
+				e.VitaleHash = identity.CodeHash(s.codeKey, identity.PurposeVitaleSerial, p.ID, normalizeSerial(vitaleSerial))
+				err = tx.UpdateEnrolment(ctx, e)
+			case carnet.ENOTFOUND:
+				err = tx.CreateEnrolment(ctx, &carnet.Enrolment{PatientID: p.ID, Source: "operator", CodeHash: []byte{},
+					VitaleHash: identity.CodeHash(s.codeKey, identity.PurposeVitaleSerial, p.ID, normalizeSerial(vitaleSerial))})
+			}
+			if err != nil {
+				return err
+			}
+		}
+		var parent *carnet.Patient
+		if p.RightsHolderID != "" {
+			if parent, err = tx.Patient(ctx, p.RightsHolderID); err != nil {
+				return err
+			}
+		}
+		if err := s.newCode(ctx, tx, p, parent); err != nil {
+			return err
+		}
+		return s.appendEvent(ctx, tx, s.event(tx, actor, p.ID, "patient.code", "patient", p.ID, true, "nouveau code provisoire envoyé"))
+	})
+}

@@ -23,6 +23,11 @@ lint:
 build:
 	$(GO) build -o bin/carnet ./cmd/carnet
 
+## screenshots: refresh docs/screenshots/ (the browser tests save a picture of each main page)
+screenshots:
+	rm -f docs/screenshots/*.png
+	CARNET_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestPortal' ./cmd/carnet/
+
 ## bench: the benchmarks quoted in docs/performance.md
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/store/... ./internal/service/ ./internal/policy/ ./internal/blob/...

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carnet-sante/carnet/internal/notify/smtptest"
+	"github.com/carnet-sante/carnet/internal/web/browsertest"
+	"github.com/chromedp/chromedp"
+)
+
+// portal is the whole program serving the demo world, with its mail going to a real SMTP
+// server on loopback, driven by a real Chromium.
+type portal struct {
+	t       *testing.T
+	s       *server
+	smtp    *smtptest.Server
+	env     map[string]string
+	browser context.Context
+	shots   string // directory of screenshots (CARNET_SCREENSHOTS), "" for none
+}
+
+func startPortal(t *testing.T) *portal {
+	t.Helper()
+	browser := browsertest.Start(t) // skips without Chromium, fails in CI
+	mail := smtptest.Start(t)
+	env := map[string]string{
+		"CARNET_DATA": t.TempDir(), "CARNET_SMTP_HOST": mail.Host(), "CARNET_SMTP_PORT": strconv.Itoa(mail.Port()),
+		"CARNET_SMTP_TLS": "none", "CARNET_PASSWORD_COST": "test",
+	}
+	p := &portal{t: t, s: start(t, env, "serve", "--demo"), smtp: mail, env: env, browser: browser}
+	if dir := os.Getenv("CARNET_SCREENSHOTS"); dir != "" {
+		p.shots, _ = filepath.Abs(dir)
+	}
+	return p
+}
+
+// tab opens a new browser tab (its own cookies are shared by the browser context) with a
+// deadline.
+func (p *portal) tab() context.Context {
+	ctx := browsertest.NewTab(p.t, p.browser)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	p.t.Cleanup(cancel)
+	return ctx
+}
+
+// do runs browser actions and fails the test on error.
+func (p *portal) do(ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		p.t.Fatalf("%s: %v\n%s", what, err, html)
+	}
+}
+
+// page checks the page the tab is on: the path, no serious accessibility violation, no console
+// error; and saves a screenshot under name when asked to.
+func (p *portal) page(ctx context.Context, path, name string) {
+	p.t.Helper()
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if !strings.HasSuffix(strings.SplitN(loc, "?", 2)[0], path) {
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+		p.t.Fatalf("on %s, want %s\n%s", loc, path, html)
+	}
+	browsertest.Axe(ctx, p.t)
+	browsertest.NoConsoleErrors(ctx, p.t)
+	if p.shots != "" && name != "" {
+		if err := os.MkdirAll(p.shots, 0o755); err != nil {
+			p.t.Fatal(err)
+		}
+		if err := browsertest.Screenshot(ctx, filepath.Join(p.shots, name+".png")); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+}
+
+// fill types values into a form's fields (by id), submits it with the button and waits for the
+// page named next (the layout marks <main> with data-page).
+func fill(fields map[string]string, submit, next string) []chromedp.Action[chromedp.Void] {
+	var a []chromedp.Action[chromedp.Void]
+	for id, v := range fields {
+		a = append(a, chromedp.SetValue(chromedp.ID(id), v))
+	}
+	return append(a, chromedp.Click(chromedp.CSS(submit)), chromedp.WaitReady(chromedp.CSS(`main[data-page="`+next+`"]`)))
+}
+
+const submitButton = "main form button[type=submit]"
+
+// TestPortalPatientActivatesAndSignsIn enrols a person with `carnet enroll`, reads the
+// provisional code from the email that the server sent over SMTP, and activates the space in
+// Chromium, confirming the address with the emailed one-time code; then signs out and in again.
+func TestPortalPatientActivatesAndSignsIn(t *testing.T) {
+	p := startPortal(t)
+	csv := filepath.Join(t.TempDir(), "assures.csv")
+	os.WriteFile(csv, []byte("nir;vitale_serial;birth_name;given_names;sex;birth_date;email\n"+
+		"269054958815780;900011112222;ROBERT;Sophie;F;1969-05-21;sophie.robert@example.org\n"), 0o600)
+	if out, err := runCLI(t, p.env, "enroll", "--quiet", csv); err != nil || !strings.Contains(out, "1 inscrits") {
+		t.Fatalf("enroll: %q %v", out, err)
+	}
+	msg := p.smtp.WaitFor(t, smtptest.To("sophie.robert@example.org"), 15*time.Second)
+	code := msg.Find(`code provisoire : ([A-Z0-9]{12})`)
+	if code == "" {
+		t.Fatalf("no code in the email:\n%s", msg.Text)
+	}
+
+	ctx := p.tab()
+	p.do(ctx, "landing", chromedp.Navigate(p.s.url+"/"))
+	p.page(ctx, "/", "accueil")
+	p.do(ctx, "activation page", chromedp.Navigate(p.s.url+"/activer"))
+	p.page(ctx, "/activer", "activer")
+	p.do(ctx, "activation", fill(map[string]string{"code": code, "nir": "2 69 05 49 588 157 80", "vitale": "900011112222"}, submitButton, "activer-identifiants")...)
+	p.page(ctx, "/activer/identifiants", "activer-identifiants")
+	p.do(ctx, "credentials", fill(map[string]string{"identifiant": "sophie.r", "motdepasse": "Parapluie-Vert-2031",
+		"contact": "sophie.robert@example.org"}, submitButton, "activer-confirmation")...)
+	p.page(ctx, "/activer/confirmation", "")
+	otp := p.smtp.WaitFor(t, func(m smtptest.Message) bool {
+		return smtptest.To("sophie.robert@example.org")(m) && strings.Contains(m.Text, "confirmer votre adresse")
+	}, 15*time.Second).Find(`adresse : (\d{6})`)
+	p.do(ctx, "confirmation", fill(map[string]string{"code": otp}, submitButton, "espace")...)
+	p.page(ctx, "/espace", "")
+	h1, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main h1")))
+	if !strings.Contains(h1, "Sophie") {
+		t.Errorf("home page h1 %q", h1)
+	}
+
+	// Sign out, sign in again with the code of this sign-in.
+	p.do(ctx, "sign out", chromedp.Click(chromedp.CSS(`header form[action="/deconnexion"] button`)), chromedp.WaitReady(chromedp.CSS(`main[data-page="connexion"]`)))
+	p.page(ctx, "/connexion", "connexion")
+	p.do(ctx, "sign in", fill(map[string]string{"identifiant": "sophie.r", "motdepasse": "Parapluie-Vert-2031"}, submitButton, "connexion-code")...)
+	p.page(ctx, "/connexion/code", "connexion-code")
+	login := p.smtp.WaitFor(t, func(m smtptest.Message) bool {
+		return smtptest.To("sophie.robert@example.org")(m) && strings.Contains(m.Text, "vous connecter")
+	}, 15*time.Second).Find(`connecter : (\d{6})`)
+	p.do(ctx, "code", fill(map[string]string{"code": login}, submitButton, "espace")...)
+	p.page(ctx, "/espace", "")
+	p.do(ctx, "security page", chromedp.Navigate(p.s.url+"/espace/securite"))
+	p.page(ctx, "/espace/securite", "securite")
+}

@@ -205,3 +205,25 @@ func countPatients(dbPath string) int {
 	}
 	return n
 }
+
+func TestAccountCommands(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"CARNET_DATA": data, "CARNET_PASSWORD_COST": "test"}
+	csv := filepath.Join(t.TempDir(), "a.csv")
+	os.WriteFile(csv, []byte("nir;vitale_serial;birth_name;given_names;sex;birth_date;email\n"+
+		"269054958815780;900011112222;ROBERT;Sophie;F;1969-05-21;sophie.robert@example.org\n"), 0o600)
+	if _, err := runCLI(t, env, "enroll", "--quiet", csv); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, env, "account", "code", "269054958815780", "--vitale", "900011112223")
+	if err != nil || !strings.Contains(out, "Nouveau code provisoire envoyé à Sophie ROBERT") {
+		t.Fatalf("account code: %q %v", out, err)
+	}
+	// She has not opposed: her space cannot be "requested".
+	if _, err := runCLI(t, env, "account", "request", "269054958815780"); err == nil {
+		t.Fatal("request for a person who did not oppose should fail")
+	}
+	if _, err := runCLI(t, env, "account", "code", "not-a-nir"); err == nil {
+		t.Fatal("a bad NIR should be refused")
+	}
+}

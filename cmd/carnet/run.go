@@ -35,6 +35,8 @@ Usage :
                                inscrit les assurés d'un fichier (reprend après une interruption)
   carnet enroll generate --rows N [--bad 1] FICHIER.csv
                                écrit un fichier synthétique (essais, mesures)
+  carnet account code NIR [--vitale N]   envoie un nouveau code provisoire (courrier perdu)
+  carnet account request NIR  ouvre l'espace d'une personne qui s'était opposée, à sa demande
   carnet jobs run              tâches planifiées : créations automatiques, majorité, destructions,
                                notifications
   carnet version
@@ -94,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = e.grid(ctx, rest)
 	case "enroll":
 		err = e.enroll(ctx, rest)
+	case "account":
+		err = e.account(ctx, rest)
 	case "jobs":
 		err = e.jobs(ctx, rest)
 	case "audit":

@@ -226,12 +226,6 @@ func (a *App) render(w http.ResponseWriter, r *http.Request, status int, page st
 	a.site.Render(w, r, status, page, data)
 }
 
-// sessionFrom returns the signed-in session of a request, if any (for the layout).
-func sessionFrom(ctx context.Context) *service.SessionInfo {
-	s, _ := ctx.Value(ctxKey{}).(*service.SessionInfo)
-	return s
-}
-
 // formError re-renders a form page with the error of a failed post: the field values the
 // person typed come back (never passwords or codes), with the error summary at the top.
 type formPage struct {

@@ -55,7 +55,7 @@ func TestAccueil(t *testing.T) {
 		`<p class="fr-header__service-title">Carnet</p>`,
 		`<p class="fr-header__service-tagline">Mon espace santé</p>`,
 		`<a class="fr-link" href="#contenu">Contenu</a>`,
-		`<main id="contenu" role="main" tabindex="-1">`,
+		`<main id="contenu" role="main" tabindex="-1" data-page="accueil">`,
 		`<h1>Carnet, mon espace santé</h1>`,
 		`href="/activer">Activer mon espace</a>`,
 		`href="/connexion">Me connecter</a>`,

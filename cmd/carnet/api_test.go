@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -280,5 +283,43 @@ func TestFHIRTransactionWithBinary(t *testing.T) {
 	broken := strings.Replace(bundle, `"url":"urn:uuid:1c3b9a2e-0000-4000-8000-000000000003"`, `"url":"urn:uuid:00000000-0000-4000-8000-000000000009"`, 1)
 	if resp, b := doctor.do("POST", "/fhir", "application/fhir+json", []byte(broken)); resp.StatusCode != 400 || !strings.Contains(string(b), "OperationOutcome") {
 		t.Errorf("broken transaction: %d %.200s", resp.StatusCode, b)
+	}
+}
+
+// TestPortalTokenIsNotAnAPIToken signs a professional in on the portal (demo sign-in) and
+// presents the session cookie's token to the API: refused.
+func TestPortalTokenIsNotAnAPIToken(t *testing.T) {
+	env := map[string]string{"CARNET_DATA": t.TempDir(), "CARNET_INSECURE_COOKIES": "1"}
+	s := start(t, env, "serve", "--demo")
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(s.url + "/pro/connexion")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(page))
+	if m == nil {
+		t.Fatalf("no CSRF token on the sign-in page:\n%s", page)
+	}
+	resp, err = c.PostForm(s.url+"/pro/connexion/demo", url.Values{"csrf": {m[1]}, "rpps": {rppsWithLuhn("1000123456")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, _ := url.Parse(s.url)
+	token := ""
+	for _, ck := range jar.Cookies(u) {
+		if strings.Contains(ck.Name, "carnet-pro") {
+			token = ck.Value
+		}
+	}
+	if token == "" {
+		t.Fatalf("no portal session cookie after the demo sign-in (status %d)", resp.StatusCode)
+	}
+	api := apiClient{t, s.url, token}
+	if resp, body := api.do("GET", "/api/v1/patients?ins="+DemoMarieNIR, "", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the API accepted a portal token: %d %s", resp.StatusCode, body)
 	}
 }

@@ -54,6 +54,8 @@ Environnement :
                          passerelle SMS HTTP (sinon fichier <data>/sms.jsonl)
   CARNET_OIDC_ISSUER, CARNET_OIDC_AUDIENCE
                          émetteur OpenID Connect des jetons des professionnels (Pro Santé Connect)
+  CARNET_OIDC_CLIENT_ID, CARNET_OIDC_CLIENT_SECRET, CARNET_OIDC_REDIRECT_URL, CARNET_OIDC_SCOPES
+                         connexion des professionnels au portail (Pro Santé Connect)
   CARNET_TOKEN_ISSUER, CARNET_TOKEN_KEY_FILE
                          émetteur intégré des jetons (défaut <data>/token-signing.key)
   CARNET_AUDIT_KEY_FILE  clé Ed25519 des points de contrôle (défaut <data>/audit-signing.key)

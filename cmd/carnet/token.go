@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/auth"
 	"github.com/carnet-sante/carnet/internal/service"
+	"github.com/carnet-sante/carnet/internal/web"
 )
 
 // tokenIssuerURL is the "iss" of the tokens of Carnet's embedded issuer.
@@ -44,6 +46,10 @@ func (a *authenticator) Authenticate(r *http.Request) (carnet.Actor, error) {
 	p, err := a.verifier.Verify(r.Context(), raw)
 	if err != nil {
 		return carnet.Actor{}, err
+	}
+	if slices.Contains(p.Scopes, web.PortalScope) {
+		// A portal session token (a cookie) is not a credential for the API.
+		return carnet.Actor{}, carnet.Errorf(carnet.EUNAUTHORIZED, "jeton du portail : non valable pour l'API")
 	}
 	if p.Actor.ID != "" {
 		// A token of Carnet's own issuer names the professional's directory ID: the service

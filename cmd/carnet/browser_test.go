@@ -89,7 +89,20 @@ func fill(fields map[string]string, submit, next string) []chromedp.Action[chrom
 	for id, v := range fields {
 		a = append(a, chromedp.SetValue(chromedp.ID(id), v))
 	}
-	return append(a, chromedp.Click(chromedp.CSS(submit)), chromedp.WaitReady(chromedp.CSS(`main[data-page="`+next+`"]`)))
+	return append(a, clickTo(submit, next)...)
+}
+
+// clickTo clicks and waits for the next page (not the current one, even when both have the
+// same name: the current page's body is marked before the click).
+func clickTo(sel, next string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Evaluate[bool](`document.body.dataset.old = "1", true`)(ctx, t)
+			return chromedp.Void{}, err
+		},
+		chromedp.Click(chromedp.CSS(sel)),
+		chromedp.WaitReady(chromedp.CSS(`body:not([data-old]) main[data-page="` + next + `"]`)),
+	}
 }
 
 const submitButton = "main form button[type=submit]"
@@ -143,4 +156,124 @@ func TestPortalPatientActivatesAndSignsIn(t *testing.T) {
 	p.page(ctx, "/espace", "")
 	p.do(ctx, "security page", chromedp.Navigate(p.s.url+"/espace/securite"))
 	p.page(ctx, "/espace/securite", "securite")
+}
+
+// signIn signs Marie (the demo's patient) in through the pages, with the emailed code.
+func (p *portal) signIn(ctx context.Context) {
+	p.t.Helper()
+	since := time.Now()
+	p.do(ctx, "sign-in page", chromedp.Navigate(p.s.url+"/connexion"))
+	p.do(ctx, "sign in", fill(map[string]string{"identifiant": DemoLogin, "motdepasse": DemoPassword}, submitButton, "connexion-code")...)
+	code := p.smtp.WaitFor(p.t, func(m smtptest.Message) bool {
+		return smtptest.To("marie.dupont@example.org")(m) && strings.Contains(m.Text, "vous connecter") && m.Received.After(since)
+	}, 15*time.Second).Find(`connecter : (\d{6})`)
+	p.do(ctx, "code", fill(map[string]string{"code": code}, submitButton, "espace")...)
+}
+
+// TestPortalPatientPages: Marie signs in with the emailed code, uploads a document and hides
+// it from professionals, blocks a professional, reads her history, and visits every page of
+// her space (each checked by axe-core; pictures for docs/screenshots).
+func TestPortalPatientPages(t *testing.T) {
+	p := startPortal(t)
+	ctx := p.tab()
+	p.signIn(ctx)
+	p.page(ctx, "/espace", "espace")
+
+	// Upload a document of her own, then hide it from professionals.
+	file := filepath.Join(t.TempDir(), "note.txt")
+	os.WriteFile(file, []byte("Tension mesurée à la pharmacie : 12/8.\n"), 0o600)
+	p.do(ctx, "upload page", chromedp.Navigate(p.s.url+"/espace/documents/ajout"))
+	p.page(ctx, "/espace/documents/ajout", "document-ajout")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('#type').selectedIndex = 1`)); err != nil {
+		t.Fatal(err)
+	}
+	p.do(ctx, "upload", append([]chromedp.Action[chromedp.Void]{chromedp.SetUploadFiles(chromedp.ID("fichier"), []string{file})},
+		fill(map[string]string{"titre": "Relevé de tension", "date": "2026-11-20"}, submitButton, "document")...)...)
+	p.page(ctx, "", "document")
+	p.do(ctx, "hide", clickTo(`form[action$="/visibilite"] button`, "document")...)
+	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "Ne plus masquer aux professionnels") {
+		t.Fatalf("the document is not hidden:\n%s", html)
+	}
+	p.do(ctx, "documents", chromedp.Navigate(p.s.url+"/espace/documents"))
+	p.page(ctx, "/espace/documents", "documents")
+
+	// Block the first professional listed in her settings.
+	p.do(ctx, "settings", chromedp.Navigate(p.s.url+"/espace/parametres"))
+	p.page(ctx, "/espace/parametres", "parametres")
+	p.do(ctx, "block", clickTo(`form[action$="/parametres/blocage"] input[name="professionnel"] ~ button`, "parametres")...)
+	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "Lever le blocage") {
+		t.Fatalf("no block listed after blocking:\n%s", html)
+	}
+
+	// Her history names the professionals who accessed her space.
+	p.do(ctx, "history", chromedp.Navigate(p.s.url+"/espace/historique"))
+	p.page(ctx, "/espace/historique", "historique")
+	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "Lefèvre") {
+		t.Errorf("the history does not show Dr Lefèvre's actions")
+	}
+	for _, pg := range []struct{ path, name string }{{"/espace/profil", "profil"}, {"/espace/volontes", "volontes"},
+		{"/espace/enfants", "enfants"}, {"/espace/securite", "securite"}} {
+		p.do(ctx, pg.name, chromedp.Navigate(p.s.url+pg.path))
+		p.page(ctx, pg.path, pg.name)
+	}
+}
+
+// TestPortalProfessionalPages: the demo's kinésithérapeute signs in, finds Marie by INS,
+// declares her consent, deposits a document, and is refused a laboratory report, which the
+// authorization grid keeps from his profession, with the explanation.
+func TestPortalProfessionalPages(t *testing.T) {
+	p := startPortal(t)
+	// The laboratory report's address, as Marie's documents page gives it.
+	marie := p.tab()
+	p.signIn(marie)
+	p.do(marie, "documents", chromedp.Navigate(p.s.url+"/espace/documents"))
+	lab, err := chromedp.Run(marie, chromedp.Evaluate[string](
+		`[...document.querySelectorAll('main a')].find(a => a.textContent.includes('Bilan sanguin')).getAttribute('href')`))
+	if err != nil || !strings.HasPrefix(lab, "/espace/documents/") {
+		t.Fatalf("no link to the laboratory report: %q %v", lab, err)
+	}
+	docID := strings.TrimPrefix(lab, "/espace/documents/")
+
+	ctx := p.tab()
+	p.do(ctx, "pro sign-in page", chromedp.Navigate(p.s.url+"/pro/connexion"))
+	p.page(ctx, "/pro/connexion", "pro-connexion")
+	kine := rppsWithLuhn("1000345678")
+	p.do(ctx, "demo sign-in", append([]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(`input[name="rpps"][value="` + kine + `"]`))},
+		clickTo(submitButton, "pro-accueil")...)...)
+	p.page(ctx, "/pro", "pro-accueil")
+	p.do(ctx, "find by INS", fill(map[string]string{"ins": DemoMarieNIR}, submitButton, "pro-recherche")...)
+	p.page(ctx, "/pro/recherche", "pro-recherche")
+	p.do(ctx, "consent page", clickTo(`a[href$="/consentement"]`, "pro-consentement")...)
+	p.do(ctx, "consent", append([]chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.ID("forme-oral"))},
+		clickTo(submitButton, "pro-patient")...)...)
+	p.page(ctx, "", "pro-patient")
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	patientURL := strings.SplitN(loc, "?", 2)[0]
+
+	file := filepath.Join(t.TempDir(), "bilan.txt")
+	os.WriteFile(file, []byte("Bilan kinésithérapique : genou droit, amplitude 120°.\n"), 0o600)
+	p.do(ctx, "deposit page", chromedp.Navigate(patientURL+"/depot"))
+	p.page(ctx, "", "pro-depot")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelector('#type').selectedIndex = 1`)); err != nil {
+		t.Fatal(err)
+	}
+	p.do(ctx, "deposit", append([]chromedp.Action[chromedp.Void]{chromedp.SetUploadFiles(chromedp.ID("fichier"), []string{file})},
+		fill(map[string]string{"titre": "Bilan kinésithérapique", "date": "2026-11-20"}, submitButton, "pro-patient")...)...)
+	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "Bilan kinésithérapique") {
+		t.Fatalf("the deposited document is not listed:\n%s", html)
+	}
+
+	// The grid keeps laboratory reports from kinésithérapeutes: refused, with the reason.
+	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(patientURL+"/documents/"+docID+"/contenu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	if resp.Status != 403 && resp.Status != 404 {
+		t.Errorf("the kinésithérapeute read a laboratory report: %d", resp.Status)
+	}
+	if !strings.Contains(body, "grille") {
+		t.Errorf("the refusal does not explain itself:\n%s", body)
+	}
+	p.page(ctx, "/contenu", "pro-refus")
 }

@@ -86,7 +86,7 @@ func loadDemo(ctx context.Context, svc *service.Service, st carnet.Store, log *s
 	}{
 		{"generaliste", "1000123456", "10", "SM54", "Dr", "Lefèvre", "Claire", "750012345", "Cabinet médical des Lilas"},
 		{"radiologue", "1000234567", "10", "SM44", "Dr", "Moreau", "Paul", "750023456", "Centre d'imagerie Voltaire"},
-		{"kine", "1000345678", "70", "", "M.", "Bernard", "Sophie", "750034567", "Cabinet de kinésithérapie du Parc"},
+		{"kine", "1000345678", "70", "", "Mme", "Bernard", "Sophie", "750034567", "Cabinet de kinésithérapie du Parc"},
 		{"pharmacien", "1000456789", "21", "", "M.", "Petit", "Julien", "750045678", "Pharmacie de la Gare"},
 		{"infirmiere", "1000567890", "60", "", "Mme", "Roux", "Nadia", "750056789", "Soins infirmiers Roux"},
 		{"regulateur", "1000678901", "10", "SM53", "Dr", "Garnier", "Hugo", "750067890", "SAMU de Paris"},

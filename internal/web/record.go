@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/carnet-sante/carnet/internal/pdftext"
 	"math"
 	"mime"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	"golang.org/x/text/unicode/norm"
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/audit"
@@ -1084,7 +1084,7 @@ func recPDF(x *recordExport, now time.Time) ([]byte, error) {
 	pdf.SetMargins(margin, 15, margin)
 	pdf.SetAutoPageBreak(true, 20)
 	pdf.AliasNbPages("")
-	tr := recCP1252(pdf.UnicodeTranslatorFromDescriptor(""))
+	tr := pdftext.CP1252(pdf.UnicodeTranslatorFromDescriptor(""))
 	pdf.SetFooterFunc(func() {
 		pdf.SetY(-14)
 		pdf.SetFont("Helvetica", "", 8)
@@ -1234,36 +1234,4 @@ func recPDF(x *recordExport, now time.Time) ([]byte, error) {
 		return nil, errors.New("pdf: empty output")
 	}
 	return buf.Bytes(), nil
-}
-
-// recCP1252 wraps fpdf's translator to Windows-1252, the code page of the core fonts (as
-// internal/notify/letter does): the text is NFC-normalized, runes outside the code page become
-// "?" (fpdf would print "."), control characters other than "\n" too (a tab becomes a space).
-func recCP1252(tr func(string) string) func(string) string {
-	return func(s string) string {
-		s = norm.NFC.String(s)
-		out := []byte(tr(s))
-		if len(out) != len(s) { // not all ASCII: one byte per rune
-			i := 0
-			for _, r := range s {
-				if i >= len(out) {
-					break
-				}
-				if out[i] == '.' && r != '.' {
-					out[i] = '?'
-				}
-				i++
-			}
-		}
-		for i, c := range out {
-			switch {
-			case c == '\t':
-				out[i] = ' '
-			case c == '\n':
-			case c < 0x20 || c == 0x7f:
-				out[i] = '?'
-			}
-		}
-		return string(out)
-	}
 }

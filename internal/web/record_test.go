@@ -710,10 +710,6 @@ func TestRecordPDF(t *testing.T) {
 	if err != nil || !bytes.HasPrefix(b, []byte("%PDF-")) || !bytes.Contains(b, []byte("%%EOF")) {
 		t.Fatalf("PDF: %v %q", err, b[:min(len(b), 16)])
 	}
-	tr := recCP1252(func(s string) string { return s })
-	if got := tr("a\tb\x01"); got != "a b?" {
-		t.Errorf("cp1252 %q", got)
-	}
 }
 
 func TestRecordChildren(t *testing.T) {

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	"golang.org/x/text/unicode/norm"
+
+	"github.com/carnet-sante/carnet/internal/pdftext"
 )
 
 // PDFSink renders each batch into one new A4 PDF file in a directory, for a print-and-post
@@ -166,7 +167,7 @@ func (s *PDFSink) render(ctx context.Context, letters []Letter, now time.Time) (
 	pdf.SetCreator("Carnet", false)
 	pdf.SetMargins(pageMargin, pageTop, pageMargin)
 	pdf.SetAutoPageBreak(true, pageBreakAt)
-	tr := cp1252(pdf.UnicodeTranslatorFromDescriptor(""))
+	tr := pdftext.CP1252(pdf.UnicodeTranslatorFromDescriptor(""))
 	if err := pdf.Error(); err != nil {
 		return nil, fmt.Errorf("pdf: %w", err)
 	}
@@ -313,38 +314,6 @@ func fileSafe(id string) string {
 		return "_"
 	}
 	return b.String()
-}
-
-// cp1252 wraps fpdf's translator, which turns each rune into one Windows-1252 byte and runes
-// outside the code page into ".": those become "?", as do control characters other than "\n"
-// (a tab becomes a space).
-func cp1252(tr func(string) string) func(string) string {
-	return func(s string) string {
-		s = norm.NFC.String(s)
-		out := []byte(tr(s))
-		if len(out) != len(s) { // not all ASCII: one byte per rune
-			i := 0
-			for _, r := range s {
-				if i >= len(out) {
-					break
-				}
-				if out[i] == '.' && r != '.' {
-					out[i] = '?'
-				}
-				i++
-			}
-		}
-		for i, c := range out {
-			switch {
-			case c == '\t':
-				out[i] = ' '
-			case c == '\n':
-			case c < 0x20 || c == 0x7f:
-				out[i] = '?'
-			}
-		}
-		return string(out)
-	}
 }
 
 var frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet",

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/carnet-sante/carnet/internal/notify/smtptest"
 	"github.com/carnet-sante/carnet/internal/web/browsertest"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 )
 
@@ -276,4 +278,45 @@ func TestPortalProfessionalPages(t *testing.T) {
 		t.Errorf("the refusal does not explain itself:\n%s", body)
 	}
 	p.page(ctx, "/contenu", "pro-refus")
+}
+
+// TestPortalPasskey adds a passkey to Marie's account in Chromium (a virtual authenticator
+// stands for her phone), then signs her in with it instead of a one-time code. WebAuthn needs
+// a domain, so the server is reached as http://localhost.
+func TestPortalPasskey(t *testing.T) {
+	browser := browsertest.Start(t)
+	mail := smtptest.Start(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	env := map[string]string{"CARNET_DATA": t.TempDir(), "CARNET_SMTP_HOST": mail.Host(), "CARNET_SMTP_PORT": strconv.Itoa(mail.Port()),
+		"CARNET_SMTP_TLS": "none", "CARNET_PASSWORD_COST": "test"}
+	base := "http://localhost:" + strconv.Itoa(port)
+	s := start(t, env, "serve", "--demo", "--addr", "127.0.0.1:"+strconv.Itoa(port), "--base-url", base)
+	s.url = base
+	p := &portal{t: t, s: s, smtp: mail, env: env, browser: browser}
+	ctx := p.tab()
+	if _, err := chromedp.Call(ctx, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{
+		Options: &webauthn.VirtualAuthenticatorOptions{Protocol: webauthn.AuthenticatorProtocolCtap2,
+			Transport: webauthn.AuthenticatorTransportInternal, HasResidentKey: true, HasUserVerification: true,
+			IsUserVerified: true, AutomaticPresenceSimulation: true}}); err != nil {
+		t.Fatal(err)
+	}
+	p.signIn(ctx)
+	p.do(ctx, "security page", chromedp.Navigate(base+"/espace/securite"), chromedp.WaitVisible(chromedp.CSS(`[data-passkey-register]`)))
+	p.do(ctx, "add a passkey", clickTo(`[data-passkey-register]`, "securite")...)
+	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "La clé d’accès est enregistrée") {
+		t.Fatalf("passkey not registered:\n%s", html)
+	}
+	p.do(ctx, "sign out", clickTo(`header form[action="/deconnexion"] button`, "connexion")...)
+	p.do(ctx, "password", fill(map[string]string{"identifiant": DemoLogin, "motdepasse": DemoPassword}, submitButton, "connexion-code")...)
+	p.do(ctx, "passkey sign-in", append([]chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.CSS(`[data-passkey-login]`))},
+		clickTo(`[data-passkey-login]`, "espace")...)...)
+	p.page(ctx, "/espace", "")
 }

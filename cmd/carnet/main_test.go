@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,10 @@ func start(t *testing.T, env map[string]string, args ...string) *server {
 	s := &server{stderr: &syncBuffer{}, cancel: cancel, done: make(chan error, 1)}
 	getenv := func(k string) string { return env[k] }
 	go func() {
-		s.done <- run(ctx, append([]string{"carnet"}, append(args, "--addr", "127.0.0.1:0")...), getenv, strings.NewReader(""), io.Discard, s.stderr)
+		if !slices.Contains(args, "--addr") {
+			args = append(args, "--addr", "127.0.0.1:0")
+		}
+		s.done <- run(ctx, append([]string{"carnet"}, args...), getenv, strings.NewReader(""), io.Discard, s.stderr)
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

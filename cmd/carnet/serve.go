@@ -53,6 +53,10 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 	defer ln.Close()
 	if *baseURL == "" {
 		*baseURL = "http://" + ln.Addr().String()
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsLoopback() {
+			// A name, not an address: passkeys (WebAuthn) refuse an IP address as relying party.
+			*baseURL = fmt.Sprintf("http://localhost:%d", tcp.Port)
+		}
 	}
 	cfg := serviceConfig(e)
 	cfg.BaseURL, cfg.MaxBodySize = *baseURL, *maxBody

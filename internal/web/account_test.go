@@ -7,18 +7,14 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/carnet-sante/carnet"
-	"github.com/carnet-sante/carnet/internal/blob/fs"
 	"github.com/carnet-sante/carnet/internal/identity"
-	"github.com/carnet-sante/carnet/internal/keys"
 	"github.com/carnet-sante/carnet/internal/service"
-	"github.com/carnet-sante/carnet/internal/store/sqlite"
 )
 
 // accountWorld is a portal over a real service and SQLite store, served over TLS so that the
@@ -35,25 +31,7 @@ var operatorActor = carnet.Actor{Kind: carnet.ActorOperator, ID: "test", Name: "
 func newAccountWorld(t *testing.T) *accountWorld {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "carnet.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, err := keys.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(ctx, service.Deps{Store: st, Blobs: blobs, Keys: keys.NewKeyring(mk),
-		Config: service.Config{BaseURL: "https://carnet.test", PasswordParams: identity.TestPasswordParams()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, st := newTestService(t, service.Config{BaseURL: "https://carnet.test"})
 	site, err := New(Options{Secure: true})
 	if err != nil {
 		t.Fatal(err)

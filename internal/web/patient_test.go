@@ -22,11 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/carnet-sante/carnet"
-	"github.com/carnet-sante/carnet/internal/blob/fs"
-	"github.com/carnet-sante/carnet/internal/identity"
-	"github.com/carnet-sante/carnet/internal/keys"
 	"github.com/carnet-sante/carnet/internal/service"
-	"github.com/carnet-sante/carnet/internal/store/sqlite"
 	"github.com/carnet-sante/carnet/internal/web/browsertest"
 )
 
@@ -48,25 +44,7 @@ var spaceCtx = context.Background()
 
 func newSpaceWorld(t *testing.T) *spaceWorld {
 	t.Helper()
-	dir := t.TempDir()
-	st, err := sqlite.Open(spaceCtx, filepath.Join(dir, "carnet.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, err := keys.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := service.New(spaceCtx, service.Deps{Store: st, Blobs: blobs, Keys: keys.NewKeyring(mk),
-		Config: service.Config{BaseURL: "https://carnet.test", MaxBodySize: 1 << 20, PasswordParams: identity.TestPasswordParams()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, st := newTestService(t, service.Config{BaseURL: "https://carnet.test", MaxBodySize: 1 << 20})
 	site, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,10 +19,7 @@ import (
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/auth"
-	"github.com/carnet-sante/carnet/internal/blob/fs"
-	"github.com/carnet-sante/carnet/internal/keys"
 	"github.com/carnet-sante/carnet/internal/service"
-	"github.com/carnet-sante/carnet/internal/store/sqlite"
 )
 
 // proWorld is the portal over a real service and SQLite store, with the demonstration sign-in
@@ -42,25 +38,9 @@ const proTestNIR = "255081416802538"
 func newProWorld(t *testing.T) *proWorld {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "carnet.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := fs.Open(filepath.Join(dir, "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, err := keys.GenerateMasterKey()
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &proWorld{pros: map[string]*carnet.Professional{}}
-	if w.svc, err = service.New(ctx, service.Deps{Store: st, Blobs: blobs, Keys: keys.NewKeyring(mk),
-		Config: service.Config{BaseURL: "https://carnet.test", MaxBodySize: 1 << 20}}); err != nil {
-		t.Fatal(err)
-	}
+	var err error
+	w.svc, _ = newTestService(t, service.Config{BaseURL: "https://carnet.test", MaxBodySize: 1 << 20})
 	_, key, _ := ed25519.GenerateKey(rand.Reader)
 	if w.iss, err = auth.NewIssuer("https://carnet.test/jetons", key); err != nil {
 		t.Fatal(err)

@@ -20,11 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/carnet-sante/carnet"
-	"github.com/carnet-sante/carnet/internal/blob/fs"
-	"github.com/carnet-sante/carnet/internal/identity"
-	"github.com/carnet-sante/carnet/internal/keys"
 	"github.com/carnet-sante/carnet/internal/service"
-	"github.com/carnet-sante/carnet/internal/store/sqlite"
 	"github.com/carnet-sante/carnet/internal/web/browsertest"
 )
 
@@ -62,21 +58,7 @@ func recNIR(t *testing.T, sex string, birth time.Time, order int) string {
 
 func newRecWorld(t *testing.T) *recWorld {
 	t.Helper()
-	st, err := sqlite.Open(recCtx, filepath.Join(t.TempDir(), "carnet.db"), sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	blobs, err := fs.Open(filepath.Join(t.TempDir(), "blobs"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mk, _ := keys.GenerateMasterKey()
-	svc, err := service.New(recCtx, service.Deps{Store: st, Blobs: blobs, Keys: keys.NewKeyring(mk),
-		Config: service.Config{MaxBodySize: 1 << 20, BaseURL: "https://carnet.example", PasswordParams: identity.TestPasswordParams()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, st := newTestService(t, service.Config{MaxBodySize: 1 << 20, BaseURL: "https://carnet.example"})
 	site, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -53,21 +53,7 @@ func (e *env) proLogin(a *app, iss *auth.Issuer, demo bool) web.ProLogin {
 }
 
 // demoProfessionals lists the active professionals of the directory (the demonstration
-// directory, with --demo), at most 50: the directory is no patient data.
+// directory, with --demo), at most 50.
 func demoProfessionals(ctx context.Context, a *app) ([]*carnet.Professional, error) {
-	var out []*carnet.Professional
-	err := a.store.View(ctx, func(tx carnet.Tx) error {
-		pros, err := tx.ListProfessionals(ctx, carnet.ProfessionalFilter{Limit: 200})
-		if err != nil {
-			return err
-		}
-		out = out[:0]
-		for _, p := range pros {
-			if p.Active && len(out) < 50 {
-				out = append(out, p)
-			}
-		}
-		return nil
-	})
-	return out, err
+	return a.svc.ActiveProfessionals(ctx, 50)
 }

@@ -89,3 +89,27 @@ func (s *Service) DeactivateProfessionalsNotIn(ctx context.Context, actor carnet
 		after = page[len(page)-1].ID
 	}
 }
+
+// ActiveProfessionals lists up to limit active professionals of the directory (in directory
+// order), for the demonstration sign-in; the directory holds no patient data.
+func (s *Service) ActiveProfessionals(ctx context.Context, limit int) ([]*carnet.Professional, error) {
+	var out []*carnet.Professional
+	after := ""
+	err := s.store.View(ctx, func(tx carnet.Tx) error {
+		out = out[:0]
+		for len(out) < limit {
+			pros, err := tx.ListProfessionals(ctx, carnet.ProfessionalFilter{AfterID: after, Limit: 200})
+			if err != nil || len(pros) == 0 {
+				return err
+			}
+			for _, p := range pros {
+				if p.Active && len(out) < limit {
+					out = append(out, p)
+				}
+			}
+			after = pros[len(pros)-1].ID
+		}
+		return nil
+	})
+	return out, err
+}

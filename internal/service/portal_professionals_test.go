@@ -95,3 +95,20 @@ func TestFHIRBase(t *testing.T) {
 		t.Errorf("FHIRBase %q", got)
 	}
 }
+
+func TestActiveProfessionals(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, w *world) {
+		pros, err := w.svc.ActiveProfessionals(ctx, 50)
+		if err != nil || len(pros) == 0 {
+			t.Fatalf("%d professionals, %v", len(pros), err)
+		}
+		for _, p := range pros {
+			if !p.Active {
+				t.Errorf("%s is not active", p.RPPS)
+			}
+		}
+		if one, err := w.svc.ActiveProfessionals(ctx, 1); err != nil || len(one) != 1 {
+			t.Errorf("limit 1: %d %v", len(one), err)
+		}
+	})
+}

@@ -227,3 +227,40 @@ func TestAccountCommands(t *testing.T) {
 		t.Fatal("a bad NIR should be refused")
 	}
 }
+
+// TestEnrollLetters: a person with only a postal address gets their code by letter: the jobs
+// print it into a PDF batch, and the outbox then keeps no trace of the code.
+func TestEnrollLetters(t *testing.T) {
+	data := t.TempDir()
+	env := map[string]string{"CARNET_DATA": data}
+	csv := filepath.Join(t.TempDir(), "a.csv")
+	os.WriteFile(csv, []byte("nir;vitale_serial;birth_name;given_names;sex;birth_date;postal_address\n"+
+		"269054958815780;900011112222;ROBERT;Sophie;F;1969-05-21;12 rue des Lilas / 75020 Paris\n"), 0o600)
+	if _, err := runCLI(t, env, "enroll", "--quiet", csv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, env, "jobs", "run"); err != nil {
+		t.Fatal(err)
+	}
+	pdfs, _ := filepath.Glob(filepath.Join(data, "letters", "*.pdf"))
+	if len(pdfs) != 1 {
+		t.Fatalf("letters: %v", pdfs)
+	}
+	b, _ := os.ReadFile(pdfs[0])
+	if !bytes.HasPrefix(b, []byte("%PDF-")) {
+		t.Fatalf("%s is not a PDF", pdfs[0])
+	}
+	db, err := sql.Open("sqlite", filepath.Join(data, "carnet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var status, channel string
+	var secret []byte
+	if err := db.QueryRow(`SELECT status, channel, secret FROM outbox WHERE kind = 'activation_code'`).Scan(&status, &channel, &secret); err != nil {
+		t.Fatal(err)
+	}
+	if status != "sent" || channel != "letter" || len(secret) != 0 {
+		t.Errorf("the code's message: status %s, channel %s, secret kept: %v", status, channel, len(secret) != 0)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -81,6 +82,20 @@ func (p *portal) page(ctx context.Context, path, name string) {
 		if err := browsertest.Screenshot(ctx, filepath.Join(p.shots, name+".png")); err != nil {
 			p.t.Fatal(err)
 		}
+	}
+}
+
+// wantText waits (10 s at most) until the page's <main> contains text, and fails the test
+// with the page's HTML otherwise. Polling in the page rather than reading it once keeps the check
+// out of the way of a page still loading after a redirect.
+func (p *portal) wantText(ctx context.Context, text string) {
+	p.t.Helper()
+	b, _ := json.Marshal(text)
+	ok, err := chromedp.Run(ctx, chromedp.Poll[bool](`(document.querySelector("main") || {innerText: ""}).innerText.includes(`+string(b)+`)`,
+		chromedp.WithPollingTimeout(10*time.Second)))
+	if err != nil || !ok {
+		html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("body")))
+		p.t.Fatalf("the page does not say %q (%v):\n%s", text, err, html)
 	}
 }
 
@@ -193,9 +208,7 @@ func TestPortalPatientPages(t *testing.T) {
 		fill(map[string]string{"titre": "Relevé de tension", "date": "2026-11-20"}, submitButton, "document")...)...)
 	p.page(ctx, "", "document")
 	p.do(ctx, "hide", clickTo(`form[action$="/visibilite"] button`, "document")...)
-	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "Ne plus masquer aux professionnels") {
-		t.Fatalf("the document is not hidden:\n%s", html)
-	}
+	p.wantText(ctx, "Ne plus masquer aux professionnels")
 	p.do(ctx, "documents", chromedp.Navigate(p.s.url+"/espace/documents"))
 	p.page(ctx, "/espace/documents", "documents")
 
@@ -203,16 +216,12 @@ func TestPortalPatientPages(t *testing.T) {
 	p.do(ctx, "settings", chromedp.Navigate(p.s.url+"/espace/parametres"))
 	p.page(ctx, "/espace/parametres", "parametres")
 	p.do(ctx, "block", clickTo(`form[action$="/parametres/blocage"] input[name="professionnel"] ~ button`, "parametres")...)
-	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "Lever le blocage") {
-		t.Fatalf("no block listed after blocking:\n%s", html)
-	}
+	p.wantText(ctx, "Lever le blocage")
 
 	// Her history names the professionals who accessed her space.
 	p.do(ctx, "history", chromedp.Navigate(p.s.url+"/espace/historique"))
 	p.page(ctx, "/espace/historique", "historique")
-	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "Lefèvre") {
-		t.Errorf("the history does not show Dr Lefèvre's actions")
-	}
+	p.wantText(ctx, "Lefèvre")
 	for _, pg := range []struct{ path, name string }{{"/espace/profil", "profil"}, {"/espace/volontes", "volontes"},
 		{"/espace/enfants", "enfants"}, {"/espace/securite", "securite"}} {
 		p.do(ctx, pg.name, chromedp.Navigate(p.s.url+pg.path))
@@ -261,9 +270,7 @@ func TestPortalProfessionalPages(t *testing.T) {
 	}
 	p.do(ctx, "deposit", append([]chromedp.Action[chromedp.Void]{chromedp.SetUploadFiles(chromedp.ID("fichier"), []string{file})},
 		fill(map[string]string{"titre": "Bilan kinésithérapique", "date": "2026-11-20"}, submitButton, "pro-patient")...)...)
-	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "Bilan kinésithérapique") {
-		t.Fatalf("the deposited document is not listed:\n%s", html)
-	}
+	p.wantText(ctx, "Bilan kinésithérapique")
 
 	// The grid keeps laboratory reports from kinésithérapeutes: refused, with the reason.
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(patientURL+"/documents/"+docID+"/contenu"))
@@ -311,9 +318,7 @@ func TestPortalPasskey(t *testing.T) {
 	p.signIn(ctx)
 	p.do(ctx, "security page", chromedp.Navigate(base+"/espace/securite"), chromedp.WaitVisible(chromedp.CSS(`[data-passkey-register]`)))
 	p.do(ctx, "add a passkey", clickTo(`[data-passkey-register]`, "securite")...)
-	if html, _ := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main"))); !strings.Contains(html, "La clé d’accès est enregistrée") {
-		t.Fatalf("passkey not registered:\n%s", html)
-	}
+	p.wantText(ctx, "La clé d’accès est enregistrée")
 	p.do(ctx, "sign out", clickTo(`header form[action="/deconnexion"] button`, "connexion")...)
 	p.do(ctx, "password", fill(map[string]string{"identifiant": DemoLogin, "motdepasse": DemoPassword}, submitButton, "connexion-code")...)
 	p.do(ctx, "passkey sign-in", append([]chromedp.Action[chromedp.Void]{chromedp.WaitVisible(chromedp.CSS(`[data-passkey-login]`))},

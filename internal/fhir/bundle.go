@@ -97,3 +97,6 @@ func peekTypeAndID(b []byte) (string, string) {
 	}
 	return p.ResourceType, p.ID
 }
+
+// TypeAndID returns the resource type and id of a resource, for a bundle entry's fullUrl.
+func TypeAndID(v any) (resourceType, id string) { return typeAndID(v) }

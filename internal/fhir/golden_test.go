@@ -184,8 +184,14 @@ func TestGoldenProfile(t *testing.T) {
 	golden(t, "condition", ConditionToFHIR(cond))
 	golden(t, "condition_deleted", ConditionToFHIR(deleted))
 	golden(t, "familymemberhistory", FamilyMemberHistoryToFHIR(family))
+	treatment := entry(carnet.ProfileTreatment)
+	treatment.Label, treatment.Date, treatment.EndDate = "Amlodipine 5 mg, 1 comprimé le matin", day("2021-02-10"), &end
+	measure := entry(carnet.ProfileMeasure)
+	measure.Label, measure.Code, measure.Value, measure.Unit, measure.Date = "Poids", "29463-7", 63.8, "kg", day("2026-09-12")
+	golden(t, "medicationstatement", MedicationStatementToFHIR(treatment))
+	golden(t, "observation", ObservationToFHIR(measure))
 
-	for _, e := range []*carnet.ProfileEntry{vacc, allergy, cond, family} {
+	for _, e := range []*carnet.ProfileEntry{vacc, allergy, cond, family, treatment, measure} {
 		r, err := ProfileEntryToFHIR(e)
 		if err != nil {
 			t.Fatalf("%s: %v", e.Kind, err)
@@ -195,8 +201,15 @@ func TestGoldenProfile(t *testing.T) {
 			t.Errorf("%s: got %s/%s (kind %q)", e.Kind, typ, id, k)
 		}
 	}
-	if _, err := ProfileEntryToFHIR(entry(carnet.ProfileMeasure)); carnet.ErrorCode(err) != carnet.EINVALID {
-		t.Errorf("measure: want EINVALID, got %v", err)
+}
+
+func TestGoldenWishes(t *testing.T) {
+	w := &carnet.Wishes{PatientID: "patient-1", TrustedPerson: &carnet.Contact{Name: "Paul Dupont", Relation: "conjoint", Phone: "+33611223344"},
+		Relatives:         []carnet.Contact{{Name: "Claire Dupont", Relation: "fille", Email: "claire@example.org"}},
+		AdvanceDirectives: "Pas d’acharnement thérapeutique.", OrganDonation: carnet.OrganDonationRefuses}
+	golden(t, "wishes", WishesToFHIR(w))
+	if got := WishesToFHIR(&carnet.Wishes{PatientID: "p"}); len(got) != 0 {
+		t.Errorf("empty wishes give %d resources", len(got))
 	}
 }
 

@@ -93,13 +93,17 @@ func ProfileKindOf(resourceType string) (carnet.ProfileKind, bool) {
 		return carnet.ProfileCondition, true
 	case "FamilyMemberHistory":
 		return carnet.ProfileFamilyHistory, true
+	case "MedicationStatement":
+		return carnet.ProfileTreatment, true
+	case "Observation":
+		return carnet.ProfileMeasure, true
 	}
 	return "", false
 }
 
 // ProfileEntryToFHIR converts a profile entry to the resource of its kind: Immunization,
-// AllergyIntolerance, Condition or FamilyMemberHistory. Treatments and measures have no FHIR
-// form yet: EINVALID.
+// AllergyIntolerance, Condition, FamilyMemberHistory, MedicationStatement (treatments) or
+// Observation (measures).
 func ProfileEntryToFHIR(e *carnet.ProfileEntry) (any, error) {
 	switch e.Kind {
 	case carnet.ProfileVaccination:
@@ -110,6 +114,10 @@ func ProfileEntryToFHIR(e *carnet.ProfileEntry) (any, error) {
 		return ConditionToFHIR(e), nil
 	case carnet.ProfileFamilyHistory:
 		return FamilyMemberHistoryToFHIR(e), nil
+	case carnet.ProfileTreatment:
+		return MedicationStatementToFHIR(e), nil
+	case carnet.ProfileMeasure:
+		return ObservationToFHIR(e), nil
 	}
 	return nil, carnet.Errorf(carnet.EINVALID, "rubrique %q sans forme FHIR", e.Kind)
 }

@@ -44,6 +44,7 @@ type Identifier struct {
 type HumanName struct {
 	Extension []Extension `json:"extension,omitempty"`
 	Use       string      `json:"use,omitempty"`
+	Text      string      `json:"text,omitempty"`
 	Family    string      `json:"family,omitempty"`
 	Given     []string    `json:"given,omitempty"`
 }

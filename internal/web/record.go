@@ -1020,8 +1020,9 @@ func (a *App) exportBundle(w http.ResponseWriter, r *Request) {
 }
 
 // recBundle is the export as a FHIR R4 collection Bundle: the Patient, a DocumentReference per
-// document with its content inline, the profile entries that have a FHIR form (allergies,
-// conditions, family history, vaccinations) and the history as AuditEvent resources.
+// document with its content inline, every profile entry (AllergyIntolerance, Condition,
+// FamilyMemberHistory, Immunization, MedicationStatement, Observation), Entourage & Volontés
+// (RelatedPerson, Consent of scope "adr") and the history as AuditEvent resources.
 func recBundle(base string, x *recordExport, now time.Time) fhir.Bundle {
 	base = strings.TrimRight(base, "/")
 	b := fhir.Bundle{ResourceType: "Bundle", Type: "collection", Meta: &fhir.Meta{LastUpdated: now.UTC().Format(time.RFC3339)}}
@@ -1035,20 +1036,16 @@ func recBundle(base string, x *recordExport, now time.Time) fhir.Bundle {
 	for _, e := range x.Profile {
 		res, err := fhir.ProfileEntryToFHIR(e)
 		if err != nil {
-			continue // treatments and measures have no FHIR form yet
+			continue // a kind without a FHIR form (none today)
 		}
-		var typ string
-		switch e.Kind {
-		case carnet.ProfileVaccination:
-			typ = "Immunization"
-		case carnet.ProfileAllergy:
-			typ = "AllergyIntolerance"
-		case carnet.ProfileCondition:
-			typ = "Condition"
-		case carnet.ProfileFamilyHistory:
-			typ = "FamilyMemberHistory"
+		typ, id := fhir.TypeAndID(res)
+		add(typ, id, res)
+	}
+	if x.Wishes != nil {
+		for _, res := range fhir.WishesToFHIR(x.Wishes) {
+			typ, id := fhir.TypeAndID(res)
+			add(typ, id, res)
 		}
-		add(typ, e.ID, res)
 	}
 	for _, e := range x.History {
 		add("AuditEvent", e.ID, audit.ToFHIR(e, base))

@@ -653,7 +653,8 @@ func TestRecordExport(t *testing.T) {
 			}
 		}
 	}
-	for typ, n := range map[string]int{"Patient": 1, "DocumentReference": 1, "AllergyIntolerance": 1, "Immunization": 1} {
+	for typ, n := range map[string]int{"Patient": 1, "DocumentReference": 1, "AllergyIntolerance": 1, "Immunization": 1,
+		"Observation": 1, "RelatedPerson": 1, "Consent": 1} {
 		if types[typ] != n {
 			t.Errorf("%d %s, want %d (%v)", types[typ], typ, n, types)
 		}

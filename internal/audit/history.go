@@ -51,6 +51,19 @@ var actionLabels = map[string]string{
 	"patient.reopen":                     "Réouverture de l'espace santé",
 	"patient.destroy":                    "Destruction des données de l'espace santé",
 	"key.destroy":                        "Destruction de la clé de chiffrement des données",
+	"patient.enrol":                      "Inscription par l'Assurance Maladie",
+	"patient.autocreate":                 "Création automatique de l'espace santé (sans opposition)",
+	"patient.oppose":                     "Opposition à la création de l'espace santé",
+	"patient.request":                    "Création de l'espace santé à la demande de la personne",
+	"patient.code":                       "Envoi d'un nouveau code provisoire",
+	"patient.handover":                   "Fin de l'accès du représentant légal (majorité)",
+	"settings.read":                      "Consultation des paramètres de l'espace santé",
+	"account.activate":                   "Activation du compte",
+	"account.login":                      "Connexion",
+	"account.logout_all":                 "Déconnexion de tous les appareils",
+	"account.code_failure":               "Code provisoire saisi incorrect",
+	"account.totp_added":                 "Ajout d'une application d'authentification",
+	"account.passkey_added":              "Ajout d'une clé d'accès",
 }
 
 // Parts of action codes, for the labels of codes not listed above.
@@ -199,6 +212,7 @@ var reasonLabels = map[string]string{
 // known code is returned as is.
 func ReasonLabel(reason string) string {
 	code, rest, found := strings.Cut(reason, " ; ")
+	code, _, _ = strings.Cut(code, "@") // the grid version a decision records ("no_consent@2023-10-26.1")
 	l, ok := reasonLabels[strings.TrimSpace(code)]
 	if !ok {
 		return reason

@@ -624,6 +624,12 @@ func (s *Service) RequestSpace(ctx context.Context, actor carnet.Actor, nir stri
 // newCode draws a new provisional code for an existing person and queues its message (to the
 // parent for a minor when parent is given).
 func (s *Service) newCode(ctx context.Context, tx carnet.Tx, p *carnet.Patient, parent *carnet.Patient) error {
+	return s.newCodeVia(ctx, tx, p, parent, false)
+}
+
+// newCodeVia is newCode; with careOf, the message goes to the parent's contact but is addressed
+// to the young person who takes over their space.
+func (s *Service) newCodeVia(ctx context.Context, tx carnet.Tx, p *carnet.Patient, parent *carnet.Patient, careOf bool) error {
 	e, err := tx.Enrolment(ctx, p.ID)
 	exists := err == nil
 	if err != nil && carnet.ErrorCode(err) != carnet.ENOTFOUND {
@@ -653,7 +659,8 @@ func (s *Service) newCode(ctx context.Context, tx carnet.Tx, p *carnet.Patient, 
 	}
 	var to *parentContact
 	if parent != nil {
-		to = &parentContact{id: parent.ID, name: parent.DisplayName(), email: parent.Email, mobile: parent.Mobile, postal: parent.PostalAddress}
+		to = &parentContact{id: parent.ID, name: parent.DisplayName(), email: parent.Email, mobile: parent.Mobile,
+			postal: parent.PostalAddress, careOf: careOf}
 	}
 	m, err := s.codeMessage(p, to, e, secret)
 	if err != nil {

@@ -89,6 +89,7 @@ type prepared struct {
 // parentContact is what a minor's message needs of their parent.
 type parentContact struct {
 	id, name, email, mobile, postal string
+	careOf                          bool // the message is for the child, sent to the parent's contact
 }
 
 // PrepareEnrolment does the work of a batch that needs no write: it finds who is already
@@ -281,7 +282,14 @@ func (s *Service) codeMessage(p *carnet.Patient, parent *parentContact, e *carne
 	deadline := frenchDate(e.AutoCreateAt)
 	until := frenchDate(e.CodeExpiresAt)
 	whose := "votre espace santé"
-	if parent != nil {
+	switch {
+	case parent != nil && parent.careOf:
+		// A young person taking over their space, reached through the parent's address.
+		name = p.DisplayName()
+		if postal != "" {
+			postal = "aux bons soins de " + parent.name + "\n" + postal
+		}
+	case parent != nil:
 		whose = "l'espace santé de " + p.DisplayName() + ", dont vous êtes l'ouvrant droit"
 	}
 	switch {
@@ -300,7 +308,7 @@ func (s *Service) codeMessage(p *carnet.Patient, parent *parentContact, e *carne
 		return m, nil
 	}
 	m.Subject = "Votre code provisoire Mon espace santé"
-	if parent != nil {
+	if parent != nil && !parent.careOf {
 		m.Subject = "Code provisoire de l'espace santé de " + p.DisplayName()
 	}
 	auto := "Sans démarche de votre part, cet espace santé sera créé automatiquement le " + deadline + "."

@@ -153,7 +153,7 @@ func (s *Service) handOver(ctx context.Context) (int, error) {
 					if c.Email == "" && c.Mobile == "" && c.PostalAddress == "" {
 						to = parent
 					}
-					if err := s.newCode(ctx, tx, c, to); err != nil {
+					if err := s.newCodeVia(ctx, tx, c, to, true); err != nil {
 						return err
 					}
 				}

@@ -205,7 +205,7 @@ func TestMinors(t *testing.T) {
 			t.Errorf("Emma's code to %s", em.Recipient)
 		}
 		lm := a.code(t, lucas, "activation_code")
-		if lm.Recipient != "marie@example.org" || !strings.Contains(lm.Text, "Lucas") {
+		if lm.Recipient != "marie@example.org" || !strings.Contains(lm.Text, "Bonjour Lucas") || strings.Contains(lm.Text, "ouvrant droit") {
 			t.Errorf("Lucas's code to %s: %q", lm.Recipient, lm.Text)
 		}
 		tok := a.activate(t, lucasRow, lm.Code, "lucas.dupont", "lucas@example.org")

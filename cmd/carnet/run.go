@@ -65,6 +65,8 @@ Environnement :
   CARNET_ARCHIVE_PERIOD  conservation d'un espace fermé (défaut 87600h = 10 ans)
   CARNET_HANDOVER_AGE    âge où le mineur reprend son espace (défaut 18)
   CARNET_SESSION_IDLE, CARNET_SESSION_MAX  inactivité (30m) et durée maximale (12h) d'une session
+  CARNET_TRUSTED_PROXIES  mandataires inverses (adresses ou réseaux) dont X-Forwarded-For est cru
+                         pour limiter les tentatives par adresse du client
   CARNET_JOBS_INTERVAL   fréquence des tâches planifiées dans serve (défaut 1h)
   CARNET_LOG_LEVEL       debug, info (défaut), warn, error
 `

@@ -8,6 +8,7 @@ import (
 	"github.com/carnet-sante/carnet"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -94,7 +95,19 @@ func (e *env) serve(ctx context.Context, args []string, demo bool) error {
 	if err != nil {
 		return err
 	}
-	portal := web.NewApp(site, a.svc, web.AppOptions{Secure: secure, HSTS: hsts, ProLogin: e.proLogin(a, iss, demo)})
+	var proxies []netip.Prefix
+	for _, v := range strings.FieldsFunc(e.getenv("CARNET_TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return carnet.Errorf(carnet.EINVALID, "CARNET_TRUSTED_PROXIES : %q n'est ni une adresse ni un réseau", v)
+			}
+			p = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		proxies = append(proxies, p)
+	}
+	portal := web.NewApp(site, a.svc, web.AppOptions{Secure: secure, HSTS: hsts, ProLogin: e.proLogin(a, iss, demo), TrustedProxies: proxies})
 	srv := &http.Server{
 		Handler: httpapi.NewServer(httpapi.Deps{Service: a.svc, Ready: a.store.Ping, Logger: e.log, Registry: reg, Version: version,
 			Auth: authn, MaxBody: *maxBody, JWKS: jwks, Web: portal.Handler()}),

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -308,6 +309,29 @@ func TestPagesCarrySecurityHeaders(t *testing.T) {
 		"X-Content-Type-Options": "nosniff", "Strict-Transport-Security": "max-age=", "Cache-Control": "no-store"} {
 		if !strings.Contains(h.Get(k), want) {
 			t.Errorf("%s = %q, want it to contain %q", k, h.Get(k), want)
+		}
+	}
+}
+
+func TestRealAddressBehindTrustedProxies(t *testing.T) {
+	a := &App{proxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	var seen string
+	h := a.realAddress(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = client(r).Address }))
+	for _, tc := range []struct{ peer, xff, want string }{
+		{"10.1.2.3:4000", "203.0.113.7", "203.0.113.7"},
+		{"10.1.2.3:4000", "198.51.100.1, 203.0.113.7, 10.9.9.9", "203.0.113.7"}, // spoofed left-most hop ignored
+		{"192.0.2.50:4000", "203.0.113.7", "192.0.2.50"},                        // untrusted peer: header ignored
+		{"10.1.2.3:4000", "", "10.1.2.3"},
+		{"10.1.2.3:4000", "not-an-address", "10.1.2.3"},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = tc.peer
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if seen != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: client %s, want %s", tc.peer, tc.xff, seen, tc.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ type App struct {
 	hsts   bool
 	now    func() time.Time
 	pro    ProLogin
+	// proxies whose X-Forwarded-For is believed (see AppOptions.TrustedProxies).
+	proxies []netip.Prefix
 }
 
 // AppOptions configure an App.
@@ -33,6 +36,10 @@ type AppOptions struct {
 	Secure bool
 	// HSTS sends Strict-Transport-Security (the site is served over HTTPS).
 	HSTS bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is believed: the attempt
+	// limits per address then count the client's address, not the proxy's. Empty: the TCP peer
+	// is the client.
+	TrustedProxies []netip.Prefix
 	// ProLogin authenticates professionals on the portal (nil: the professional pages answer
 	// that no sign-in is configured).
 	ProLogin ProLogin
@@ -51,7 +58,7 @@ type ProLogin interface {
 
 // NewApp builds the portal.
 func NewApp(site *Site, svc *service.Service, o AppOptions) *App {
-	return &App{site: site, svc: svc, secure: o.Secure, hsts: o.HSTS, now: time.Now, pro: o.ProLogin}
+	return &App{site: site, svc: svc, secure: o.Secure, hsts: o.HSTS, now: time.Now, pro: o.ProLogin, proxies: o.TrustedProxies}
 }
 
 // Handler serves every page of the portal and its static files, with the security headers.
@@ -59,7 +66,46 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	a.routes(mux)
 	mux.HandleFunc("/", a.site.NotFound)
-	return SecurityHeaders(mux, a.hsts)
+	return SecurityHeaders(a.realAddress(mux), a.hsts)
+}
+
+// realAddress replaces the request's peer address by the client's when the peer is a trusted
+// proxy: the right-most address of X-Forwarded-For that is not itself a trusted proxy (the
+// left-most ones are whatever the client chose to send).
+func (a *App) realAddress(next http.Handler) http.Handler {
+	if len(a.proxies) == 0 {
+		return next
+	}
+	trusted := func(s string) bool {
+		ip, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		for _, p := range a.proxies {
+			if p.Contains(ip.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err == nil && trusted(host) {
+			hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+			for i := len(hops) - 1; i >= 0; i-- {
+				h := strings.TrimSpace(hops[i])
+				if _, err := netip.ParseAddr(h); err != nil {
+					break
+				}
+				if !trusted(h) {
+					r = r.Clone(r.Context())
+					r.RemoteAddr = net.JoinHostPort(h, "0")
+					break
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Cookie names. With Secure, the __Host- prefix binds the cookie to this host, over HTTPS,

@@ -38,10 +38,13 @@ type AuditFilter struct {
 	PatientID string
 	ActorID   string
 	Action    string
-	From, To  time.Time // zero: unbounded
-	AfterSeq  int64     // events with Seq > AfterSeq
-	Limit     int       // 0: no limit
-	Desc      bool      // newest first
+	// TargetType and TargetID select the events about one thing (a document); empty: any.
+	TargetType string
+	TargetID   string
+	From, To   time.Time // zero: unbounded
+	AfterSeq   int64     // events with Seq > AfterSeq
+	Limit      int       // 0: no limit
+	Desc       bool      // newest first
 }
 
 // AuditHead is the last link of a patient's chain.

@@ -38,7 +38,7 @@ const (
 	spaceListLimit    = 1000
 	spaceHomeDocs     = 5
 	spaceHomeAccesses = 8
-	spaceHistoryScan  = 1000 // events read to find those of one document
+	spaceHistoryScan  = 1000 // a document's latest events shown on its page
 )
 
 func (a *App) patientRoutes(mux *http.ServeMux) {
@@ -393,16 +393,11 @@ func (a *App) spaceDocumentPage(w http.ResponseWriter, r *Request, status int, e
 		return
 	}
 	v.WhoCanSee = a.spaceWhoCanSee(r, d, settings)
-	evs, err := a.svc.History(r.Context(), r.Actor, r.PatientID, carnet.AuditFilter{Limit: spaceHistoryScan})
+	mine, err := a.svc.History(r.Context(), r.Actor, r.PatientID, carnet.AuditFilter{TargetType: "document", TargetID: d.ID,
+		Limit: spaceHistoryScan})
 	if err != nil {
 		a.site.Error(w, r.Request, err)
 		return
-	}
-	var mine []*carnet.AuditEvent
-	for _, e := range evs {
-		if e.TargetType == "document" && e.TargetID == d.ID {
-			mine = append(mine, e)
-		}
 	}
 	others, _ := service.SplitOwn(mine)
 	v.Accesses = spaceEvents(others, nil, 0)

@@ -138,6 +138,12 @@ func (tx *Tx) ListAudit(ctx context.Context, f carnet.AuditFilter) ([]*carnet.Au
 	if f.Action != "" {
 		where, args = append(where, "action = ?"), append(args, f.Action)
 	}
+	if f.TargetType != "" {
+		where, args = append(where, "target_type = ?"), append(args, f.TargetType)
+	}
+	if f.TargetID != "" {
+		where, args = append(where, "target_id = ?"), append(args, f.TargetID)
+	}
 	if !f.From.IsZero() {
 		where, args = append(where, "at >= ?"), append(args, micros(f.From))
 	}

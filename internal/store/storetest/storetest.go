@@ -612,6 +612,14 @@ func testAudit(t *testing.T, s carnet.Store) {
 		if len(reads) != 2 {
 			t.Errorf("by action: %d", len(reads))
 		}
+		for _, tc := range []struct {
+			typ, id string
+			want    int
+		}{{"document", "doc-1", 3}, {"", "doc-1", 3}, {"document", "doc-2", 0}, {"patient", "", 0}} {
+			if got, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID, TargetType: tc.typ, TargetID: tc.id}); len(got) != tc.want {
+				t.Errorf("by target %s/%s: %d events, want %d", tc.typ, tc.id, len(got), tc.want)
+			}
+		}
 		desc, _ := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID, Desc: true, Limit: 1})
 		if len(desc) != 1 || desc[0].Seq != 3 {
 			t.Errorf("newest: %+v", desc)

@@ -460,9 +460,6 @@ func (e *explainer) reason() string {
 	return s
 }
 
-var monthNames = [12]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet",
-	"août", "septembre", "octobre", "novembre", "décembre"}
-
 // date is "3 mars 2026" ("1er mars 2026" on the first).
 func (e *explainer) date(t time.Time) string { return frenchDate(t.In(e.n.Location)) }
 
@@ -472,13 +469,7 @@ func (e *explainer) dateTime(t time.Time) string {
 	return frenchDate(t) + " à " + strconv.Itoa(t.Hour()) + " h " + twoDigit(t.Minute())
 }
 
-func frenchDate(t time.Time) string {
-	day := strconv.Itoa(t.Day())
-	if t.Day() == 1 {
-		day = "1er"
-	}
-	return day + " " + monthNames[t.Month()-1] + " " + strconv.Itoa(t.Year())
-}
+func frenchDate(t time.Time) string { return carnet.FrenchDate(t) }
 
 func twoDigit(n int) string {
 	if n < 10 {

@@ -331,12 +331,9 @@ Ni l'Assurance Maladie ni Carnet ne vous demanderont jamais ce code par téléph
 	return m, nil
 }
 
-var frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-	"septembre", "octobre", "novembre", "décembre"}
-
 func frenchDate(t time.Time) string {
 	t = t.In(paris)
-	return fmt.Sprintf("%d %s %d", t.Day(), frenchMonths[t.Month()-1], t.Year())
+	return carnet.FrenchDate(t)
 }
 
 // EnrolResult counts what a committed batch did.

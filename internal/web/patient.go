@@ -752,19 +752,12 @@ var spaceParis = func() *time.Location {
 	return time.FixedZone("CET", 3600)
 }()
 
-var spaceMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-	"octobre", "novembre", "décembre"}
-
 // spaceDate formats a date as written in French: "1er mars 2026", "12 mars 2026".
 func spaceDate(t time.Time) string {
 	if t.IsZero() {
 		return "date inconnue"
 	}
-	day := strconv.Itoa(t.Day())
-	if t.Day() == 1 {
-		day = "1er"
-	}
-	return day + " " + spaceMonths[t.Month()-1] + " " + strconv.Itoa(t.Year())
+	return carnet.FrenchDate(t)
 }
 
 // spaceDateTime formats an instant in Paris time: "2 mars 2026 à 09 h 05".

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-pdf/fpdf"
 
+	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/pdftext"
 )
 
@@ -316,16 +317,9 @@ func fileSafe(id string) string {
 	return b.String()
 }
 
-var frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet",
-	"août", "septembre", "octobre", "novembre", "décembre"}
-
 // frenchDate formats "Paris, le 23 novembre 2026" ("le 1er" on the first of the month).
 func frenchDate(place string, t time.Time) string {
-	day := fmt.Sprint(t.Day())
-	if t.Day() == 1 {
-		day = "1er"
-	}
-	date := fmt.Sprintf("le %s %s %d", day, frenchMonths[t.Month()-1], t.Year())
+	date := "le " + carnet.FrenchDate(t)
 	if place == "" {
 		return date
 	}

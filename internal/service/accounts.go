@@ -57,10 +57,16 @@ func (s *Service) initAccounts() error {
 		c.AddressLimits = identity.DefaultAddressLimits()
 	}
 	s.hashing = make(chan struct{}, 2)
-	// A decoy hash, so that an unknown identifier costs the same time as a known one.
-	var err error
-	s.decoy, err = identity.HashPassword("decoy-"+hex.EncodeToString(s.codeKey[:8]), c.PasswordParams)
-	return err
+	return nil
+}
+
+// decoyHash is a password hash to verify against for an unknown identifier, so that it costs the
+// same time as a known one. Made on the first login, not at start-up: the CLI never needs it.
+func (s *Service) decoyHash(ctx context.Context) (string, error) {
+	s.decoyOnce.Do(func() {
+		s.decoy, s.decoyErr = s.hashPassword(ctx, "decoy-"+hex.EncodeToString(s.codeKey[:8]))
+	})
+	return s.decoy, s.decoyErr
 }
 
 // keyed returns a keyed hash of v for an attempts key or a stored look-up (never v itself).
@@ -221,12 +227,11 @@ func (s *Service) checkCode(ctx context.Context, tx carnet.Tx, in ActivationChec
 
 // activationData is what a session in activation carries between steps.
 type activationData struct {
-	Login    string `json:"login,omitempty"`
-	Hash     string `json:"hash,omitempty"`
-	Channel  string `json:"channel,omitempty"`
-	Contact  string `json:"contact,omitempty"`
-	Pending  []byte `json:"pending,omitempty"`  // a ceremony in progress (passkey, TOTP), sealed
-	Previous string `json:"previous,omitempty"` // state to return to
+	Login   string `json:"login,omitempty"`
+	Hash    string `json:"hash,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	Contact string `json:"contact,omitempty"`
+	Pending []byte `json:"pending,omitempty"` // a ceremony in progress (passkey, TOTP), sealed
 }
 
 // BeginActivation checks a provisional code with the NIR and the Vitale card serial number. On

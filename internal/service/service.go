@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,7 +74,9 @@ type Service struct {
 	// hashes of codes, Vitale serials and addresses; outboxKey seals codes waiting in the outbox;
 	// sessionKey keys the CSRF tokens.
 	codeKey, outboxKey, sessionKey []byte
-	decoy                          string        // a password hash for unknown identifiers
+	decoy                          string // a password hash for unknown identifiers (decoyHash)
+	decoyErr                       error
+	decoyOnce                      sync.Once
 	hashing                        chan struct{} // bounds concurrent password hashes
 	policy                         atomic.Pointer[policy.Policy]
 	cfg                            Config

@@ -47,9 +47,11 @@ func (s *Service) Login(ctx context.Context, login, password string, c Client) (
 	if err != nil {
 		return nil, err
 	}
-	encoded := s.decoy
+	var encoded string
 	if a != nil {
 		encoded = a.PasswordHash
+	} else if encoded, err = s.decoyHash(ctx); err != nil {
+		return nil, err
 	}
 	ok, rehash, err := s.verifyPassword(ctx, password, encoded)
 	if err != nil {

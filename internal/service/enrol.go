@@ -104,7 +104,8 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 		return nil, nil, err
 	}
 	idx := make([][]byte, 0, 2*len(rows))
-	own := make([]string, len(rows))
+	own := make([]string, len(rows))      // each person's NIR index
+	parentOf := make([]string, len(rows)) // the rights holder's NIR index, for a minor
 	for i := range rows {
 		r := &rows[i]
 		r.Patient.NIR = carnet.NormalizeNIR(r.Patient.NIR)
@@ -112,7 +113,9 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 		own[i] = string(ix)
 		idx = append(idx, ix)
 		if r.RightsHolderNIR != "" {
-			idx = append(idx, keys.Index(s.indexKey, carnet.NormalizeNIR(r.RightsHolderNIR)))
+			pix := keys.Index(s.indexKey, carnet.NormalizeNIR(r.RightsHolderNIR))
+			parentOf[i] = string(pix)
+			idx = append(idx, pix)
 		}
 	}
 	var known map[string]string
@@ -128,11 +131,10 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 				parents[ix] = pc
 			}
 		}
-		for i := range rows {
-			if rows[i].RightsHolderNIR == "" {
+		for _, pix := range parentOf {
+			if pix == "" {
 				continue
 			}
-			pix := string(keys.Index(s.indexKey, carnet.NormalizeNIR(rows[i].RightsHolderNIR)))
 			id, ok := known[pix]
 			if !ok || parents[pix] != nil {
 				continue
@@ -162,8 +164,8 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 			continue
 		}
 		it := &prepared{row: r}
-		if r.RightsHolderNIR != "" {
-			it.parent = string(keys.Index(s.indexKey, carnet.NormalizeNIR(r.RightsHolderNIR)))
+		if parentOf[i] != "" {
+			it.parent = parentOf[i]
 			if parents[it.parent] == nil && !seen[it.parent] {
 				bad = append(bad, BadRow{Line: r.Line, Reason: "ouvrant droit inconnu : il doit être déjà inscrit ou figurer plus haut dans le fichier"})
 				continue

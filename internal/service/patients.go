@@ -175,33 +175,17 @@ func (s *Service) Children(ctx context.Context, actor carnet.Actor) ([]*carnet.P
 // DestroyPatientData crypto-shreds a patient's space: their data key is destroyed, so that every
 // document body, title, profile entry and their NIR become unreadable, and the space is marked
 // destroyed. The history of the destruction is kept. Only the patient, their representative or
-// the operator (on the patient's request) may do it.
+// the operator (on the patient's request) may do it. Their account, passkeys and sessions go too.
 func (s *Service) DestroyPatientData(ctx context.Context, actor carnet.Actor, patientID, reason string) error {
 	return s.store.Update(ctx, func(tx carnet.Tx) error {
 		p, err := tx.Patient(ctx, patientID)
 		if err != nil {
 			return notFound(err)
 		}
-		ok := (actor.Kind == carnet.ActorPatient && actor.ID == patientID) ||
-			(actor.Kind == carnet.ActorRepresentative && p.RightsHolderID == actor.ID) ||
-			actor.Kind == carnet.ActorOperator || actor.Kind == carnet.ActorSystem
-		if !ok {
+		if !s.owns(tx, actor, p) {
 			return carnet.Errorf(carnet.EFORBIDDEN, "seul le titulaire de l'espace peut en demander la destruction")
 		}
-		k, err := tx.DataKey(ctx, patientID)
-		if err != nil {
-			return err
-		}
-		now := tx.Now()
-		k.DestroyedAt = &now
-		if err := tx.UpdateDataKey(ctx, k); err != nil {
-			return err
-		}
-		p.Status = carnet.PatientDestroyed
-		if err := tx.UpdatePatient(ctx, p); err != nil {
-			return err
-		}
-		return s.appendEvent(ctx, tx, s.event(tx, actor, patientID, "key.destroy", "patient", patientID, true, reason))
+		return s.destroy(ctx, tx, actor, p, reason)
 	})
 }
 

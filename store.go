@@ -129,6 +129,11 @@ type Tx interface {
 	AuditHead(ctx context.Context, patientID string) (AuditHead, error)
 	// AppendAudit stores an event whose Seq, PrevHash and Hash are set, and moves the head.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// AppendLinked links e to the head of its patient's chain (sets its Seq, PrevHash and Hash
+	// as audit.Link does, creating the chain if it has none), stores it and moves the head, the
+	// head locked until the transaction ends. It is the one-step form of AuditHead, audit.Link
+	// and AppendAudit (PostgreSQL does it in one statement).
+	AppendLinked(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 	// AuditHeadsChangedSince lists the chain heads that moved after since (by the time of their
 	// last event), ordered by patient, after afterPatientID, for signed checkpoints.
@@ -222,4 +227,10 @@ type Subject struct {
 	Professional *Professional     // nil when the actor is not in the directory
 	Emergency    *EmergencySession // nil when the actor has none on this record
 	Accessed     bool
+	// For a professional actor (actorID given): their consents on this record and the record's
+	// blocks, oldest first. Nil otherwise.
+	Consents []*Consent
+	Blocks   []*Block
+	// The patient's wrapped data key; nil when the patient has none.
+	DataKey *DataKey
 }

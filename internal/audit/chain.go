@@ -4,9 +4,10 @@
 package audit
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
+	"io"
 	"strconv"
 
 	"github.com/carnet-sante/carnet"
@@ -34,29 +35,46 @@ func Link(e *carnet.AuditEvent, head carnet.AuditHead) {
 // except Hash itself (the ID included, so that a row cannot be swapped for another).
 func Hash(e *carnet.AuditEvent) []byte {
 	h := sha256.New()
-	writeField(h, "carnet-audit-v1")
-	writeField(h, e.ID)
-	writeField(h, e.PatientID)
+	pre, post := HashParts(e)
+	h.Write(pre)
 	writeField(h, strconv.FormatInt(e.Seq, 10))
-	writeField(h, strconv.FormatInt(e.Time.UTC().UnixMicro(), 10))
-	writeField(h, string(e.ActorKind))
-	writeField(h, e.ActorID)
-	writeField(h, e.ActorName)
-	writeField(h, string(e.ActorProfession))
-	writeField(h, e.ActorStructure)
-	writeField(h, e.OnBehalfOf)
-	writeField(h, e.Action)
-	writeField(h, e.TargetType)
-	writeField(h, e.TargetID)
-	writeField(h, string(e.Mode))
-	writeField(h, e.Decision)
-	writeField(h, e.Reason)
-	writeField(h, e.RequestID)
+	h.Write(post)
 	h.Write(e.PrevHash)
 	return h.Sum(nil)
 }
 
-func writeField(h hash.Hash, s string) {
+// HashParts returns the encoding of the fields that come before and after the sequence number
+// in Hash's input: Hash(e) = SHA-256(pre ‖ len(seq) ‖ seq ‖ post ‖ PrevHash), seq in decimal and
+// its length as 4 bytes big-endian. A store that links events in SQL (PostgreSQL's sha256, where
+// the head's seq and hash are only known under its lock) computes the same hash from them.
+func HashParts(e *carnet.AuditEvent) (pre, post []byte) {
+	var b bytes.Buffer
+	writeField(&b, "carnet-audit-v1")
+	writeField(&b, e.ID)
+	writeField(&b, e.PatientID)
+	pre = bytes.Clone(b.Bytes())
+	b.Reset()
+	writeField(&b, strconv.FormatInt(e.Time.UTC().UnixMicro(), 10))
+	writeField(&b, string(e.ActorKind))
+	writeField(&b, e.ActorID)
+	writeField(&b, e.ActorName)
+	writeField(&b, string(e.ActorProfession))
+	writeField(&b, e.ActorStructure)
+	writeField(&b, e.OnBehalfOf)
+	writeField(&b, e.Action)
+	writeField(&b, e.TargetType)
+	writeField(&b, e.TargetID)
+	writeField(&b, string(e.Mode))
+	writeField(&b, e.Decision)
+	writeField(&b, e.Reason)
+	writeField(&b, e.RequestID)
+	return pre, b.Bytes()
+}
+
+// ZeroHash returns the PrevHash of a chain's first event (a copy).
+func ZeroHash() []byte { return make([]byte, HashSize) }
+
+func writeField(h io.Writer, s string) {
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(s)))
 	h.Write(n[:])

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/carnet-sante/carnet"
-	"github.com/carnet-sante/carnet/internal/audit"
 	"github.com/carnet-sante/carnet/internal/keys"
 	"github.com/carnet-sante/carnet/internal/policy"
 )
@@ -21,6 +20,7 @@ type subject struct {
 	blocks   []*carnet.Block
 	pro      *carnet.Professional // the acting professional's directory record
 	accessed bool                 // the actor accessed this record before (an allowed event exists)
+	key      *carnet.DataKey      // the patient's wrapped data key, read with the rest (nil: none)
 }
 
 // load reads the patient and, for a professional, what the policy needs about them. A
@@ -37,7 +37,7 @@ func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, p
 	if err != nil {
 		return nil, notFound(err)
 	}
-	sub := &subject{patient: row.Patient, settings: row.Settings, pro: row.Professional, accessed: row.Accessed}
+	sub := &subject{patient: row.Patient, settings: row.Settings, pro: row.Professional, accessed: row.Accessed, key: row.DataKey}
 	if !professional {
 		return sub, nil
 	}
@@ -47,12 +47,7 @@ func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, p
 		actor.Name, actor.Profession, actor.Specialty = sub.pro.DisplayName(), sub.pro.Profession, sub.pro.Specialty
 		actor.StructureID, actor.StructureName = sub.pro.StructureID, sub.pro.StructureName
 	}
-	if sub.consents, err = tx.Consents(ctx, patientID, actor.ID); err != nil {
-		return nil, err
-	}
-	if sub.blocks, err = tx.Blocks(ctx, patientID); err != nil {
-		return nil, err
-	}
+	sub.consents, sub.blocks = row.Consents, row.Blocks
 	if sess := row.Emergency; (actor.Mode == "" || actor.Mode == carnet.ModeNormal) && sess != nil && tx.Now().Before(sess.EndsAt) {
 		actor.Mode, actor.ModeReason, actor.ModeSince = sess.Mode, sess.Reason, sess.StartedAt
 		if sess.Mode == carnet.ModeRegulation {
@@ -95,12 +90,7 @@ func (s *Service) event(tx carnet.Tx, actor carnet.Actor, patientID, action, tar
 // appendEvent links e to its patient's chain and stores it. If it fails, the caller's
 // transaction fails with it: no action without its audit event.
 func (s *Service) appendEvent(ctx context.Context, tx carnet.Tx, e *carnet.AuditEvent) error {
-	head, err := tx.AuditHead(ctx, e.PatientID)
-	if err != nil {
-		return fmt.Errorf("audit: %w", err)
-	}
-	audit.Link(e, head)
-	if err := tx.AppendAudit(ctx, e); err != nil {
+	if err := tx.AppendLinked(ctx, e); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
@@ -153,6 +143,20 @@ func (s *Service) dataKey(ctx context.Context, tx carnet.Tx, patientID string) (
 		}
 		return nil, err
 	}
+	return s.unwrapKey(k)
+}
+
+// subjectKey returns the data key of a loaded subject's patient, unwrapped (read with the
+// subject: no second query).
+func (s *Service) subjectKey(ctx context.Context, tx carnet.Tx, sub *subject) ([]byte, error) {
+	if sub.key == nil {
+		return s.dataKey(ctx, tx, sub.patient.ID)
+	}
+	return s.unwrapKey(sub.key)
+}
+
+func (s *Service) unwrapKey(k *carnet.DataKey) ([]byte, error) {
+	patientID := k.PatientID
 	if k.DestroyedAt != nil {
 		return nil, carnet.Errorf(carnet.EKEY, "les données de cet espace santé ont été détruites")
 	}

@@ -115,7 +115,7 @@ func (s *Service) deposit(ctx context.Context, actor carnet.Actor, patientID str
 		if err != nil {
 			return err
 		}
-		if _, err := s.dataKey(ctx, tx, patientID); err != nil {
+		if _, err := s.subjectKey(ctx, tx, sub); err != nil {
 			return err
 		}
 		action, target := policy.ActionDepositDocument, d
@@ -172,7 +172,7 @@ func (s *Service) ReadDocument(ctx context.Context, actor carnet.Actor, patientI
 			return carnet.Errorf(carnet.ENOTFOUND, "document introuvable")
 		}
 		return s.decided(ctx, tx, actor, sub, policy.ActionReadDocument, d, "document", docID, &denied, func() error {
-			dek, err = s.dataKey(ctx, tx, patientID)
+			dek, err = s.subjectKey(ctx, tx, sub)
 			return err
 		})
 	})
@@ -267,7 +267,7 @@ func (s *Service) ListDocuments(ctx context.Context, actor carnet.Actor, patient
 		if err := s.notify(ctx, tx, actor, sub, e); err != nil {
 			return err
 		}
-		dek, err := s.dataKey(ctx, tx, patientID)
+		dek, err := s.subjectKey(ctx, tx, sub)
 		if err != nil {
 			return err
 		}

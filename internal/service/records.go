@@ -45,7 +45,7 @@ func (s *Service) AddProfileEntry(ctx context.Context, actor carnet.Actor, patie
 			return err
 		}
 		return s.decided(ctx, tx, actor, sub, action, nil, "profile", e.ID, &denied, func() error {
-			dek, err := s.dataKey(ctx, tx, patientID)
+			dek, err := s.subjectKey(ctx, tx, sub)
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ func (s *Service) Profile(ctx context.Context, actor carnet.Actor, patientID str
 			return err
 		}
 		return s.decided(ctx, tx, actor, sub, action, nil, "profile", string(kind), &denied, func() error {
-			dek, err := s.dataKey(ctx, tx, patientID)
+			dek, err := s.subjectKey(ctx, tx, sub)
 			if err != nil {
 				return err
 			}
@@ -125,7 +125,7 @@ func (s *Service) PutWishes(ctx context.Context, actor carnet.Actor, patientID s
 			return err
 		}
 		return s.decided(ctx, tx, actor, sub, policy.ActionWriteWishes, nil, "wishes", patientID, &denied, func() error {
-			dek, err := s.dataKey(ctx, tx, patientID)
+			dek, err := s.subjectKey(ctx, tx, sub)
 			if err != nil {
 				return err
 			}
@@ -160,7 +160,7 @@ func (s *Service) Wishes(ctx context.Context, actor carnet.Actor, patientID stri
 			if err != nil {
 				return err
 			}
-			dek, err := s.dataKey(ctx, tx, patientID)
+			dek, err := s.subjectKey(ctx, tx, sub)
 			if err != nil {
 				return err
 			}

@@ -376,6 +376,10 @@ func (failingTx) AppendAudit(context.Context, *carnet.AuditEvent) error {
 	return errors.New("audit disk full")
 }
 
+func (failingTx) AppendLinked(context.Context, *carnet.AuditEvent) error {
+	return errors.New("audit disk full")
+}
+
 func TestFailClosedWithoutAudit(t *testing.T) {
 	st, path := engines()[0].open(t)
 	w := newWorld(t, st, path)

@@ -35,6 +35,12 @@ type Dialect struct {
 	// IsRetryable reports whether a transaction failed for a transient reason (serialization
 	// failure, deadlock, busy database) and may be run again.
 	IsRetryable func(error) bool
+	// JSONRows aggregates the rows of a subquery into a JSON array of arrays, given the
+	// columns; an empty set gives NULL or '[]'.
+	JSONRows func(cols string) string
+	// SQLHash: the engine has sha256(), so an audit event is linked and appended in one
+	// statement (PostgreSQL).
+	SQLHash bool
 }
 
 // DB is a carnet.Store. Writes go through the write pool, reads through the read pool (the

@@ -1,8 +1,12 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -194,11 +198,17 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		pr.structure_id, pr.structure_name, pr.email, pr.active, pr.created_at, pr.updated_at,
 		e.mode, e.reason, e.started_at, e.ends_at,
 		EXISTS (SELECT 1 FROM audit_events a WHERE a.patient_id = p.patient_id AND a.actor_id = ? AND a.decision = ?
-			AND a.action <> 'patient.search')
+			AND a.action <> 'patient.search'),
+		k.wrapped, k.kek_id, k.created_at, k.destroyed_at,
+		(SELECT ` + tx.db.dialect.JSONRows(`c.patient_id, c.consent_id, c.professional_id, c.kind, c.purpose, c.declared_at, c.expires_at, c.revoked_at`) + `
+			FROM consents c WHERE c.patient_id = p.patient_id AND c.professional_id = ?),
+		(SELECT ` + tx.db.dialect.JSONRows(`b.patient_id, b.block_id, b.professional_id, b.structure_id, b.created_at, b.removed_at`) + `
+			FROM blocks b WHERE b.patient_id = p.patient_id AND ? <> '')
 		FROM patients p
 		LEFT JOIN settings s ON s.patient_id = p.patient_id
 		LEFT JOIN professionals pr ON pr.professional_id = ?
 		LEFT JOIN emergency_sessions e ON e.patient_id = p.patient_id AND e.professional_id = ?
+		LEFT JOIN data_keys k ON k.patient_id = p.patient_id
 		WHERE p.patient_id = ?`
 	var (
 		pt                                            carnet.Patient
@@ -215,13 +225,17 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		mode, reason                                  sql.NullString
 		started, ends                                 sql.NullInt64
 		accessed                                      bool
+		keyWrapped                                    []byte
+		keyKEK                                        sql.NullString
+		keyCreated, keyDestroyed                      sql.NullInt64
+		consents, blocks                              sql.NullString
 	)
-	err := tx.queryRow(ctx, q, actorID, carnet.DecisionAllow, actorID, actorID, patientID).Scan(
+	err := tx.queryRow(ctx, q, actorID, carnet.DecisionAllow, actorID, actorID, actorID, actorID, patientID).Scan(
 		&pt.ID, &pt.NIRSealed, &pt.INSOID, &pt.BirthName, &pt.GivenNames, &pt.UsedName, &pt.Sex, &birth,
 		&pt.BirthPlace, &pt.Email, &pt.Mobile, &pt.PostalAddress, &pt.RightsHolderID, &pt.Status, &created, &updated, &closed,
 		&hideAll, &regAllowed, &bgAllowed, &treating, &admin, &nAccess, &nAction, &nEmergency, &sUpdated,
 		&proID, &rpps, &prof, &spec, &civ, &fam, &given, &structID, &structName, &proEmail, &proActive, &proCreated, &proUpdated,
-		&mode, &reason, &started, &ends, &accessed)
+		&mode, &reason, &started, &ends, &accessed, &keyWrapped, &keyKEK, &keyCreated, &keyDestroyed, &consents, &blocks)
 	if err != nil {
 		return nil, tx.db.wrap(op, err)
 	}
@@ -245,5 +259,74 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		sub.Emergency = &carnet.EmergencySession{PatientID: patientID, ProfessionalID: actorID, Mode: carnet.AccessMode(mode.String),
 			Reason: reason.String, StartedAt: fromMicros(started.Int64), EndsAt: fromMicros(ends.Int64)}
 	}
+	if keyKEK.Valid {
+		sub.DataKey = &carnet.DataKey{PatientID: patientID, Wrapped: keyWrapped, KEKID: keyKEK.String,
+			CreatedAt: fromMicros(keyCreated.Int64), DestroyedAt: fromNullMicros(keyDestroyed)}
+	}
+	if actorID != "" {
+		if sub.Consents, err = jsonRows(consents.String, scanConsent); err != nil {
+			return nil, tx.db.wrap(op, err)
+		}
+		slices.SortFunc(sub.Consents, func(a, b *carnet.Consent) int {
+			return cmp.Or(a.DeclaredAt.Compare(b.DeclaredAt), cmp.Compare(a.ID, b.ID))
+		})
+		if sub.Blocks, err = jsonRows(blocks.String, scanBlock); err != nil {
+			return nil, tx.db.wrap(op, err)
+		}
+		slices.SortFunc(sub.Blocks, func(a, b *carnet.Block) int {
+			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+		})
+	}
 	return sub, nil
+}
+
+// jsonRows decodes a JSON array of rows (each an array of column values, as Dialect.JSONRows
+// builds it) with the same scan function as a query's rows.
+func jsonRows[T any](raw string, scan func(scanner) (*T, error)) ([]*T, error) {
+	if raw == "" || raw == "[]" {
+		return nil, nil
+	}
+	var rows [][]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &rows); err != nil {
+		return nil, err
+	}
+	out := make([]*T, 0, len(rows))
+	for _, r := range rows {
+		v, err := scan(jsonRow(r))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// jsonRow scans one decoded JSON row into Scan's destinations.
+type jsonRow []json.RawMessage
+
+func (r jsonRow) Scan(dest ...any) error {
+	if len(dest) != len(r) {
+		return fmt.Errorf("jsonRow: %d columns, %d destinations", len(r), len(dest))
+	}
+	for i, d := range dest {
+		null := string(r[i]) == "null"
+		switch d := d.(type) {
+		case *sql.NullInt64:
+			*d = sql.NullInt64{}
+			if !null {
+				if err := json.Unmarshal(r[i], &d.Int64); err != nil {
+					return err
+				}
+				d.Valid = true
+			}
+		default:
+			if null {
+				return fmt.Errorf("jsonRow: column %d is null", i)
+			}
+			if err := json.Unmarshal(r[i], d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

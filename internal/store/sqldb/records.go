@@ -289,16 +289,18 @@ func (tx *Tx) Blocks(ctx context.Context, patientID string) ([]*carnet.Block, er
 	if err != nil {
 		return nil, err
 	}
-	return collect(tx, op, rows, func(s scanner) (*carnet.Block, error) {
-		var b carnet.Block
-		var created int64
-		var removed sql.NullInt64
-		if err := s.Scan(&b.PatientID, &b.ID, &b.ProfessionalID, &b.StructureID, &created, &removed); err != nil {
-			return nil, err
-		}
-		b.CreatedAt, b.RemovedAt = fromMicros(created), fromNullMicros(removed)
-		return &b, nil
-	})
+	return collect(tx, op, rows, scanBlock)
+}
+
+func scanBlock(s scanner) (*carnet.Block, error) {
+	var b carnet.Block
+	var created int64
+	var removed sql.NullInt64
+	if err := s.Scan(&b.PatientID, &b.ID, &b.ProfessionalID, &b.StructureID, &created, &removed); err != nil {
+		return nil, err
+	}
+	b.CreatedAt, b.RemovedAt = fromMicros(created), fromNullMicros(removed)
+	return &b, nil
 }
 
 // PutEmergencySession inserts or replaces a professional's emergency session on a record.

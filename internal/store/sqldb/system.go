@@ -1,12 +1,15 @@
 package sqldb
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/audit"
 )
 
 // CreateDataKey stores a patient's wrapped data key.
@@ -114,6 +117,71 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *carnet.AuditEvent) error {
 	}
 	return nil
 }
+
+// AppendLinked links e to its chain's head, stores it and moves the head. Where the engine
+// hashes (PostgreSQL), one statement locks the head, computes the link with sha256() from
+// audit.HashParts, moves the head and inserts the event: one round trip, and the head's lock is
+// held only from that statement to the commit. Elsewhere it reads the locked head, links in Go
+// and appends.
+func (tx *Tx) AppendLinked(ctx context.Context, e *carnet.AuditEvent) error {
+	const op = "store.AppendLinked"
+	if !tx.db.dialect.SQLHash {
+		head, err := tx.AuditHead(ctx, e.PatientID)
+		if err != nil {
+			return err
+		}
+		audit.Link(e, head)
+		return tx.AppendAudit(ctx, e)
+	}
+	if tx.readOnly {
+		return &carnet.Error{Code: carnet.EINTERNAL, Op: op, Err: errors.New("write in a read-only transaction")}
+	}
+	pre, post := audit.HashParts(e)
+	for attempt := 0; attempt < 2; attempt++ {
+		var seq int64
+		var prev, hash []byte
+		err := tx.queryRow(ctx, appendLinkedSQL, e.PatientID, audit.ZeroHash(), pre, post, micros(tx.now), e.PatientID,
+			e.PatientID, e.ID, micros(e.Time), string(e.ActorKind), e.ActorID, e.ActorName, string(e.ActorProfession),
+			e.ActorStructure, e.OnBehalfOf, e.Action, e.TargetType, e.TargetID, string(e.Mode), e.Decision, e.Reason,
+			e.RequestID).Scan(&seq, &prev, &hash)
+		if err == sql.ErrNoRows && attempt == 0 {
+			// A new chain: create its head (a concurrent creator makes this a no-op), then link.
+			if _, err := tx.exec(ctx, op, `INSERT INTO audit_heads (patient_id, seq, hash) VALUES (?, 0, ?)
+				ON CONFLICT (patient_id) DO NOTHING`, e.PatientID, []byte{}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return tx.db.wrap(op, err)
+		}
+		e.Seq, e.PrevHash, e.Hash = seq, prev, hash
+		if !bytes.Equal(audit.Hash(e), hash) {
+			return &carnet.Error{Code: carnet.EINTEGRITY, Op: op, Message: "le chaînage calculé par la base diffère"}
+		}
+		return nil
+	}
+	return &carnet.Error{Code: carnet.EINTERNAL, Op: op, Message: "tête de chaîne introuvable"}
+}
+
+// appendLinkedSQL is AppendLinked's statement for an engine with sha256(): old locks the head,
+// hashed links the event (the seq's length-prefixed decimal spelled as audit.Hash writes it),
+// moved advances the head, and the event is inserted with its link.
+const appendLinkedSQL = `WITH old AS (
+		SELECT seq, hash FROM audit_heads WHERE patient_id = ? FOR UPDATE
+	), linked AS (
+		SELECT seq + 1 AS seq, CASE WHEN octet_length(hash) = 0 THEN ?::bytea ELSE hash END AS prev FROM old
+	), hashed AS (
+		SELECT seq, prev, sha256(?::bytea || int4send(octet_length(seq::text)) || convert_to(seq::text, 'UTF8')
+			|| ?::bytea || prev) AS hash FROM linked
+	), moved AS (
+		UPDATE audit_heads h SET seq = hashed.seq, hash = hashed.hash, updated_at = ?::bigint FROM hashed
+		WHERE h.patient_id = ?
+	)
+	INSERT INTO audit_events (` + auditCols + `)
+	SELECT ?::text, hashed.seq, ?::text, ?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::text,
+		?::text, ?::text, ?::text, ?::text, ?::text, ?::text, hashed.prev, hashed.hash FROM hashed
+	RETURNING seq, prev_hash, hash`
 
 func scanAudit(s scanner) (*carnet.AuditEvent, error) {
 	var e carnet.AuditEvent

@@ -36,6 +36,7 @@ var Dialect = sqldb.Dialect{
 	PrepareInTx:       true,
 	IsUniqueViolation: isUniqueViolation,
 	IsRetryable:       isBusy,
+	JSONRows:          func(cols string) string { return "json_group_array(json_array(" + cols + "))" },
 }
 
 // Options configure Open.

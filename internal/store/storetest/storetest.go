@@ -8,12 +8,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/carnet-sante/carnet"
+	"github.com/carnet-sante/carnet/internal/audit"
 	"github.com/google/uuid"
 )
 
@@ -37,6 +40,7 @@ func Run(t *testing.T, open Open) {
 		{"Subject", testSubject},
 		{"Audit", testAudit},
 		{"AuditConcurrentAppends", testAuditConcurrent},
+		{"AuditLinked", testAuditLinked},
 		{"Checkpoints", testCheckpoints},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
@@ -685,6 +689,82 @@ func testAuditConcurrent(t *testing.T, s carnet.Store) {
 	})
 }
 
+// testAuditLinked appends with AppendLinked (the store links the event): concurrent first
+// events race to create the chain, then many goroutines append to it; the chain must verify
+// with audit.VerifyChain, and the store must have set each event's link as audit.Link does.
+func testAuditLinked(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	linked := func(action string) *carnet.AuditEvent {
+		e := auditEvent(p.ID, carnet.AuditHead{}, action)
+		e.Seq, e.PrevHash, e.Hash = 0, nil, nil
+		return e
+	}
+	const workers, each = 8, 12
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				e := linked("document.read")
+				errs <- s.Update(ctx, func(tx carnet.Tx) error {
+					if err := tx.AppendLinked(ctx, e); err != nil {
+						return err
+					}
+					if e.Seq < 1 || len(e.PrevHash) != audit.HashSize || !bytes.Equal(e.Hash, audit.Hash(e)) {
+						return fmt.Errorf("event not linked: seq %d prev %x hash %x", e.Seq, e.PrevHash, e.Hash)
+					}
+					return nil
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("linked append: %v", err)
+		}
+	}
+	// A linked append follows appends linked by the caller, and the other way round.
+	update(t, s, func(tx carnet.Tx) error {
+		head, err := tx.AuditHead(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		e := auditEvent(p.ID, head, "document.list")
+		audit.Link(e, head)
+		if err := tx.AppendAudit(ctx, e); err != nil {
+			return err
+		}
+		return tx.AppendLinked(ctx, linked("document.read"))
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		evs, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID})
+		if err != nil || len(evs) != workers*each+2 {
+			t.Fatalf("events: %d %v", len(evs), err)
+		}
+		if probs := audit.VerifyChain(p.ID, evs, nil); len(probs) != 0 {
+			t.Fatalf("chain does not verify: %v", probs)
+		}
+		if !bytes.Equal(evs[0].PrevHash, make([]byte, audit.HashSize)) {
+			t.Errorf("first event's previous hash: %x", evs[0].PrevHash)
+		}
+		head, _ := tx.AuditHead(ctx, p.ID)
+		if last := evs[len(evs)-1]; head.Seq != last.Seq || !bytes.Equal(head.Hash, last.Hash) {
+			t.Errorf("head %d %x, last event %d %x", head.Seq, head.Hash, last.Seq, last.Hash)
+		}
+		return nil
+	})
+	// Long field values and non-ASCII text hash the same in the store as in Go.
+	update(t, s, func(tx carnet.Tx) error {
+		e := linked("document.read")
+		e.ActorName, e.Reason = "Dr Zoé Lefèvre-Ångström", strings.Repeat("motif très long ", 400)
+		return tx.AppendLinked(ctx, e)
+	})
+}
+
 func testCheckpoints(t *testing.T, s carnet.Store) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	update(t, s, func(tx carnet.Tx) error {
@@ -1241,6 +1321,67 @@ func testSubject(t *testing.T, s carnet.Store) {
 		if err != nil || !sub.Accessed {
 			t.Errorf("accessed after a read: %v %v", sub, err)
 		}
+		if sub != nil && (sub.DataKey != nil || len(sub.Consents) != 0 || len(sub.Blocks) != 0) {
+			t.Errorf("no key, consent or block yet: %+v %v %v", sub.DataKey, sub.Consents, sub.Blocks)
+		}
 		return nil
 	})
+	// The actor's consents, the record's blocks and the data key come with the subject, equal to
+	// what the separate reads return (order included).
+	other := NewProfessional("10000000027", "10")
+	exp, rev := t0.Add(48*time.Hour), t0.Add(time.Hour)
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.CreateProfessional(ctx, other); err != nil {
+			return err
+		}
+		for _, c := range []*carnet.Consent{
+			{ID: newID(), PatientID: p.ID, ProfessionalID: pro.ID, Kind: carnet.ConsentOral, DeclaredAt: t0.Add(2 * time.Hour), ExpiresAt: &exp},
+			{ID: newID(), PatientID: p.ID, ProfessionalID: pro.ID, Kind: carnet.ConsentWritten, Purpose: "soins « suivi »", DeclaredAt: t0, RevokedAt: &rev},
+			{ID: newID(), PatientID: p.ID, ProfessionalID: other.ID, Kind: carnet.ConsentOral, DeclaredAt: t0},
+		} {
+			if err := tx.CreateConsent(ctx, c); err != nil {
+				return err
+			}
+		}
+		for _, b := range []*carnet.Block{
+			{ID: newID(), PatientID: p.ID, StructureID: "struct-9", CreatedAt: t0.Add(time.Hour), RemovedAt: &exp},
+			{ID: newID(), PatientID: p.ID, ProfessionalID: other.ID, CreatedAt: t0},
+		} {
+			if err := tx.CreateBlock(ctx, b); err != nil {
+				return err
+			}
+		}
+		return tx.CreateDataKey(ctx, &carnet.DataKey{PatientID: p.ID, Wrapped: []byte("wrapped"), KEKID: "kek-1"})
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		sub, err := tx.Subject(ctx, p.ID, pro.ID)
+		if err != nil {
+			return err
+		}
+		cs, _ := tx.Consents(ctx, p.ID, pro.ID)
+		bs, _ := tx.Blocks(ctx, p.ID)
+		k, _ := tx.DataKey(ctx, p.ID)
+		if len(cs) != 2 || !reflect.DeepEqual(sub.Consents, cs) {
+			t.Errorf("consents with the subject:\n%s\nseparately:\n%s", dump(sub.Consents), dump(cs))
+		}
+		if len(bs) != 2 || !reflect.DeepEqual(sub.Blocks, bs) {
+			t.Errorf("blocks with the subject:\n%s\nseparately:\n%s", dump(sub.Blocks), dump(bs))
+		}
+		if !reflect.DeepEqual(sub.DataKey, k) {
+			t.Errorf("data key with the subject: %+v, separately %+v", sub.DataKey, k)
+		}
+		none, err := tx.Subject(ctx, p.ID, "")
+		if err != nil || none.Consents != nil || none.Blocks != nil || !reflect.DeepEqual(none.DataKey, k) {
+			t.Errorf("subject without actor: %v %v %+v %v", none.Consents, none.Blocks, none.DataKey, err)
+		}
+		return nil
+	})
+}
+
+func dump[T any](vs []*T) string {
+	var b strings.Builder
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%+v\n", *v)
+	}
+	return b.String()
 }

@@ -4,13 +4,19 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -22,6 +28,9 @@ type Scenario struct {
 	URLs   []string // when set, requests go to these in turn (spread over records)
 	Header http.Header
 	Want   int // expected status (default 200)
+	// OtherCPU, when set, reads the CPU time used so far by other processes that serve the
+	// scenario (see ProcessesCPU); the measure records its increase.
+	OtherCPU func() time.Duration
 }
 
 // Result is what a run measured.
@@ -33,6 +42,19 @@ type Result struct {
 	Duration   time.Duration
 	Throughput float64 // requests per second
 	P50, P99   time.Duration
+	// CPU time spent during the measure by this process (the load generator, and the server when
+	// it runs in the same process) and by the scenario's other processes (Scenario.OtherCPU: the
+	// database on this machine). Per request, these do not depend on what else shares the machine
+	// as much as the throughput does.
+	CPU, OtherCPU time.Duration
+}
+
+// CPUPerRequest is the CPU time (this process and the others) per request.
+func (r Result) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return (r.CPU + r.OtherCPU) / time.Duration(r.Requests)
 }
 
 // Run sends the scenario's request from clients goroutines for d (and at most maxRequests in
@@ -82,6 +104,10 @@ func Run(ctx context.Context, client *http.Client, sc Scenario, clients int, d t
 	var count int
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
+	cpu0, other0 := processCPU(), time.Duration(0)
+	if sc.OtherCPU != nil {
+		other0 = sc.OtherCPU()
+	}
 	start := time.Now()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
@@ -115,8 +141,11 @@ func Run(ctx context.Context, client *http.Client, sc Scenario, clients int, d t
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	r := Result{Scenario: sc.Name, Clients: clients, Requests: len(lat), Errors: errs, Duration: elapsed, CPU: processCPU() - cpu0}
+	if sc.OtherCPU != nil {
+		r.OtherCPU = sc.OtherCPU() - other0
+	}
 	slices.Sort(lat)
-	r := Result{Scenario: sc.Name, Clients: clients, Requests: len(lat), Errors: errs, Duration: elapsed}
 	if len(lat) > 0 {
 		r.Throughput = float64(len(lat)) / elapsed.Seconds()
 		r.P50 = lat[len(lat)*50/100]
@@ -130,10 +159,54 @@ func Run(ctx context.Context, client *http.Client, sc Scenario, clients int, d t
 
 // Markdown formats results as a table.
 func Markdown(rs []Result) string {
-	s := "| scenario | clients | requests | req/s | p50 | p99 | errors |\n|---|---|---|---|---|---|---|\n"
+	s := "| scenario | clients | requests | req/s | p50 | p99 | errors | CPU/req | of which DB |\n|---|---|---|---|---|---|---|---|---|\n"
 	for _, r := range rs {
-		s += fmt.Sprintf("| %s | %d | %d | %.0f | %s | %s | %d |\n", r.Scenario, r.Clients, r.Requests, r.Throughput,
-			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors)
+		per := func(d time.Duration) string {
+			if r.Requests == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%d µs", (d / time.Duration(r.Requests)).Microseconds())
+		}
+		s += fmt.Sprintf("| %s | %d | %d | %.0f | %s | %s | %d | %s | %s |\n", r.Scenario, r.Clients, r.Requests, r.Throughput,
+			r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), r.Errors, per(r.CPU+r.OtherCPU), per(r.OtherCPU))
 	}
 	return s
+}
+
+// processCPU is this process's user and system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ProcessesCPU returns the CPU time used so far by the processes of this machine whose command
+// name is name (from /proc: Linux only; 0 elsewhere or when unreadable). Give it as
+// Scenario.OtherCPU to count a local database server's work.
+func ProcessesCPU(name string) func() time.Duration {
+	return func() time.Duration {
+		dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
+		var ticks int64
+		for _, f := range dirs {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ... utime stime: fields 14 and 15, counted after the comm's ')'.
+			open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+			if open < 0 || end < open || string(b[open+1:end]) != name {
+				continue
+			}
+			fields := strings.Fields(string(b[end+1:]))
+			if len(fields) < 13 {
+				continue
+			}
+			u, _ := strconv.ParseInt(fields[11], 10, 64)
+			st, _ := strconv.ParseInt(fields[12], 10, 64)
+			ticks += u + st
+		}
+		return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
+	}
 }

@@ -20,13 +20,23 @@ type Enrolment struct {
 
 // NewEnrolment is one person enrolled in bulk: the patient (with its sealed NIR and index), their
 // wrapped data key, their enrolment, the first event of their history (already linked: Seq 1)
-// and the message that carries their provisional code.
+// and their provisional code to send: either a message for the outbox, or the code alone, sealed,
+// queued on the enrolment row (PendingCode) until the outbox worker makes it a message.
 type NewEnrolment struct {
-	Patient   *Patient
-	Key       *DataKey
-	Enrolment *Enrolment
-	Event     *AuditEvent
-	Message   *OutboxMessage
+	Patient     *Patient
+	Key         *DataKey
+	Enrolment   *Enrolment
+	Event       *AuditEvent
+	Message     *OutboxMessage
+	PendingCode []byte
+}
+
+// PendingCode is a provisional code waiting on its enrolment row to be sent (sealed by the
+// service). Bulk enrolment queues codes this way: a few bytes per person instead of a whole
+// message; the outbox worker turns them into messages a batch at a time (Tx.PendingCodes).
+type PendingCode struct {
+	PatientID string
+	Sealed    []byte
 }
 
 // Second factors of an account.

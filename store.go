@@ -167,6 +167,11 @@ type Tx interface {
 	UpdateEnrolment(ctx context.Context, e *Enrolment) error
 	// EnrolmentsDue lists up to limit enrolments whose AutoCreateAt is set and not after t.
 	EnrolmentsDue(ctx context.Context, t time.Time, limit int) ([]*Enrolment, error)
+	// PendingCodes lists up to limit codes queued on enrolment rows (NewEnrolment.PendingCode),
+	// in patient order, locked until the transaction ends (concurrent workers skip them).
+	PendingCodes(ctx context.Context, limit int) ([]PendingCode, error)
+	// ClearPendingCode removes the code queued on a patient's enrolment row (once it is a message).
+	ClearPendingCode(ctx context.Context, patientID string) error
 
 	// CreateAccount stores a new account: ECONFLICT if the login is taken or the patient has one.
 	CreateAccount(ctx context.Context, a *Account) error

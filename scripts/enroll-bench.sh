@@ -30,8 +30,10 @@ wait $PID 2>/dev/null || true
 CARNET_DATA="$WORK/b" "$WORK/carnet" enroll --quiet --report "$WORK/b.refus.csv" "$WORK/assures.csv" 2>&1 | grep -v '^{'
 if cmp -s "$WORK/a.refus.csv" "$WORK/b.refus.csv"; then echo "reports: identical"; else echo "reports: DIFFER"; exit 1; fi
 if command -v sqlite3 >/dev/null; then
-	for t in patients nir_index data_keys enrolments audit_events audit_heads outbox; do
+	# Codes are queued on the enrolment rows (code_sealed) until the outbox worker sends them.
+	for t in patients nir_index data_keys enrolments audit_events audit_heads outbox "enrolments where code_sealed is not null"; do
 		a=$(sqlite3 "$WORK/a/carnet.db" "select count(*) from $t"); b=$(sqlite3 "$WORK/b/carnet.db" "select count(*) from $t")
 		echo "$t: $a / $b"; [ "$a" = "$b" ] || { echo "DIFFER"; exit 1; }
 	done
+	echo "database: $(du -m "$WORK/a/carnet.db" | cut -f1) MB"
 fi

@@ -48,8 +48,8 @@ func genFile(t *testing.T, n int) (string, int) {
 }
 
 // state is what an enrolment leaves in the database, without its random parts (IDs, keys, codes):
-// one line per person (traits, status, whether a parent holds their rights, how their code is
-// sent) and the counts of every table.
+// one line per person (traits, status, whether a parent holds their rights, whether their code
+// waits to be sent, how it was sent if it was) and the counts of every table.
 func enrolState(t *testing.T, dataDir string) string {
 	t.Helper()
 	db, err := sql.Open("sqlite", filepath.Join(dataDir, "carnet.db"))
@@ -59,18 +59,18 @@ func enrolState(t *testing.T, dataDir string) string {
 	defer db.Close()
 	var lines []string
 	rows, err := db.Query(`SELECT p.birth_name, p.given_names, p.birth_date, p.sex, p.status, p.rights_holder_id <> '',
-		o.channel, o.kind, e.source FROM patients p JOIN outbox o ON o.patient_id = p.patient_id
-		JOIN enrolments e ON e.patient_id = p.patient_id`)
+		e.code_sealed IS NOT NULL, coalesce(o.channel, ''), coalesce(o.kind, ''), e.source FROM patients p
+		JOIN enrolments e ON e.patient_id = p.patient_id LEFT JOIN outbox o ON o.patient_id = p.patient_id`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for rows.Next() {
 		var a, b, c, d, e, g, h, i string
-		var minor bool
-		if err := rows.Scan(&a, &b, &c, &d, &e, &minor, &g, &h, &i); err != nil {
+		var minor, queued bool
+		if err := rows.Scan(&a, &b, &c, &d, &e, &minor, &queued, &g, &h, &i); err != nil {
 			t.Fatal(err)
 		}
-		lines = append(lines, fmt.Sprint(a, b, c, d, e, minor, g, h, i))
+		lines = append(lines, fmt.Sprint(a, b, c, d, e, minor, queued, g, h, i))
 	}
 	sort.Strings(lines)
 	for _, table := range []string{"patients", "nir_index", "data_keys", "enrolments", "audit_events", "audit_heads", "outbox"} {
@@ -225,6 +225,56 @@ func TestAccountCommands(t *testing.T) {
 	}
 	if _, err := runCLI(t, env, "account", "code", "not-a-nir"); err == nil {
 		t.Fatal("a bad NIR should be refused")
+	}
+}
+
+// TestEnrollCodesSent: bulk enrolment queues each code on its enrolment row; the jobs turn every
+// one into exactly one message (by email, SMS or letter) and send it; running them again, or
+// enrolling the file again, sends nothing more.
+func TestEnrollCodesSent(t *testing.T) {
+	path, bad := genFile(t, 500)
+	data := t.TempDir()
+	env := map[string]string{"CARNET_DATA": data}
+	if _, err := runCLI(t, env, "enroll", "--quiet", "--batch", "64", path); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", filepath.Join(data, "carnet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	count := func(q string) int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	enrolled := 500 - bad
+	if n := count(`SELECT count(*) FROM enrolments WHERE code_sealed IS NOT NULL`); n != enrolled {
+		t.Fatalf("%d codes queued, want %d", n, enrolled)
+	}
+	if n := count(`SELECT count(*) FROM outbox`); n != 0 {
+		t.Fatalf("enrolment wrote %d outbox messages", n)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := runCLI(t, env, "jobs", "run"); err != nil {
+			t.Fatal(err)
+		}
+		if n := count(`SELECT count(*) FROM enrolments WHERE code_sealed IS NOT NULL`); n != 0 {
+			t.Fatalf("run %d: %d codes still queued", i, n)
+		}
+		if n := count(`SELECT count(DISTINCT patient_id) FROM outbox WHERE kind = 'activation_code' AND status = 'sent'
+			AND secret IS NULL`); n != enrolled || count(`SELECT count(*) FROM outbox`) != enrolled {
+			t.Fatalf("run %d: %d people sent their code, want %d (%d messages)", i, n, enrolled, count(`SELECT count(*) FROM outbox`))
+		}
+	}
+	if out, err := runCLI(t, env, "enroll", "--quiet", path); err != nil || !strings.Contains(out, "déjà traité") {
+		t.Fatalf("second run: %q %v", out, err)
+	}
+	if n := count(`SELECT count(*) FROM enrolments WHERE code_sealed IS NOT NULL`); n != 0 {
+		t.Fatalf("a re-run queued %d codes", n)
 	}
 }
 

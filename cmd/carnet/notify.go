@@ -19,7 +19,7 @@ import (
 // (else a development mailbox under <data>/mail), an HTTP SMS gateway when CARNET_SMS_URL is set
 // (else <data>/sms.jsonl), postal letters as files under <data>/letters.
 func (e *env) newWorker(a *app, reg *prometheus.Registry) (*notify.Worker, error) {
-	w := &notify.Worker{Store: a.store, Logger: e.log, Reveal: a.svc.RevealSecret}
+	w := &notify.Worker{Store: a.store, Logger: e.log, Reveal: a.svc.RevealSecret, Feed: a.svc.QueueEnrolmentCodes}
 	from := e.getenv("CARNET_SMTP_FROM")
 	if from == "" {
 		from = "Carnet <ne-pas-repondre@carnet.invalid>"

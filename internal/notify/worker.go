@@ -97,6 +97,11 @@ type Worker struct {
 	// just before sending (the service's RevealSecret). A message with a secret and no Reveal
 	// fails permanently. The store forgets the secret once the message is sent.
 	Reveal func(*carnet.OutboxMessage) (string, error)
+	// Feed, when set, moves up to limit messages kept elsewhere into the outbox before each
+	// claim, in its own transaction (the service's QueueEnrolmentCodes: codes queued by bulk
+	// enrolment on their enrolment rows). It returns how many it moved. A failing feed is
+	// reported by RunOnce, and the outbox is served all the same.
+	Feed func(ctx context.Context, limit int) (int, error)
 
 	BatchSize   int           // messages claimed at once; 0: DefaultBatchSize
 	Lease       time.Duration // how long a claim lasts; 0: DefaultLease
@@ -218,6 +223,13 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 	if w.Store == nil {
 		return 0, 0, errors.New("notify: worker has no store")
 	}
+	fed := 0
+	var feedErr error
+	if w.Feed != nil {
+		if fed, feedErr = w.Feed(ctx, w.batchSize()); feedErr != nil {
+			feedErr = fmt.Errorf("notify: feed: %w", feedErr)
+		}
+	}
 	start := w.now()
 	lease := w.lease()
 	var msgs []*carnet.OutboxMessage
@@ -227,10 +239,10 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 		return err
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("notify: claim: %w", err)
+		return 0, 0, errors.Join(feedErr, fmt.Errorf("notify: claim: %w", err))
 	}
 	if len(msgs) == 0 {
-		return 0, 0, nil
+		return 0, fed, feedErr // a full feed: more may be waiting
 	}
 	// Send only while the lease surely runs: after that another worker may claim the message.
 	// The store's lease ends at (claim time + lease) ≥ start + lease.
@@ -248,7 +260,7 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 	for i, m := range others {
 		if ctx.Err() != nil || !w.now().Before(stopAt) {
 			b.release(ctx, slices.Concat(others[i:], letters))
-			return b.sent, len(msgs), b.err
+			return b.sent, len(msgs), errors.Join(b.err, feedErr)
 		}
 		sendCtx, cancel := context.WithTimeout(ctx, stopAt.Sub(w.now()))
 		sendErr := w.deliver(sendCtx, m)
@@ -291,7 +303,7 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 		w.log(ctx, slog.LevelInfo, "outbox: batch done", slog.Int("claimed", len(msgs)),
 			slog.Int("sent", b.sent), slog.Int("retried", b.retried), slog.Int("failed", b.failed))
 	}
-	return b.sent, len(msgs), b.err
+	return b.sent, max(len(msgs), fed), errors.Join(b.err, feedErr)
 }
 
 // body returns the message's body with its secret revealed, if it carries one.

@@ -752,3 +752,71 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestWorkerFeeds: Feed runs before each claim and what it moves into the outbox is sent in the
+// same round; a crash between a send and its record after a feed loses nothing (the fed messages
+// are in the outbox, leased); a failing feed is reported, and the outbox is served all the same.
+func TestWorkerFeeds(t *testing.T) {
+	e := newEnv(t)
+	queue := []*carnet.OutboxMessage{emailMsg(1), emailMsg(2), emailMsg(3)}
+	feed := func(store carnet.Store) func(ctx context.Context, limit int) (int, error) {
+		return func(ctx context.Context, limit int) (int, error) {
+			n := min(limit, len(queue))
+			err := store.Update(ctx, func(tx carnet.Tx) error {
+				for _, m := range queue[:n] {
+					c := *m
+					if err := tx.EnqueueOutbox(ctx, &c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return 0, err
+			}
+			queue = queue[n:]
+			return n, nil
+		}
+	}
+	w1 := e.worker(e.open())
+	w1.Feed = feed(w1.Store)
+	sends := 0
+	w1.afterSend = func(m *carnet.OutboxMessage, err error) {
+		if sends++; sends == 2 {
+			panic(crash{})
+		}
+	}
+	if !runUntilCrash(w1) {
+		t.Fatal("the worker did not crash")
+	}
+	if len(queue) != 0 || len(e.outbox()) != 3 {
+		t.Fatalf("after the crash: %d still queued, %d in the outbox", len(queue), len(e.outbox()))
+	}
+	w2 := e.worker(e.open())
+	w2.Feed = feed(w2.Store)
+	e.clock.Advance(time.Hour)
+	if n := e.runOnce(w2); n != 2 {
+		t.Fatalf("after the lease: sent %d, want 2", n)
+	}
+	keys := keysReceived(e.smtp)
+	for i := 1; i <= 3; i++ {
+		if want := 1 + btoi(i == 2); keys[emailMsg(i).IdempotencyKey] != want {
+			t.Errorf("message %d received %d times, want %d", i, keys[emailMsg(i).IdempotencyKey], want)
+		}
+	}
+	w2.Feed = func(context.Context, int) (int, error) { return 0, errors.New("feed failed") }
+	e.enqueue(emailMsg(4))
+	if n, err := w2.RunOnce(context.Background()); n != 1 || err == nil || !strings.Contains(err.Error(), "feed failed") {
+		t.Fatalf("failing feed: sent %d, %v", n, err)
+	}
+	if m := e.outbox()["m-004"]; m.Status != carnet.OutboxSent {
+		t.Errorf("not sent after a failed feed: %+v", m)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -204,6 +204,14 @@ type sent struct {
 func (a *accounts) deliver(t *testing.T, patientID string) []sent {
 	t.Helper()
 	var out []sent
+	// As the outbox worker does before each claim: codes queued by bulk enrolment become messages.
+	for {
+		if n, err := a.svc.QueueEnrolmentCodes(ctx, 100); err != nil {
+			t.Fatal(err)
+		} else if n == 0 {
+			break
+		}
+	}
 	err := a.store.Update(ctx, func(tx carnet.Tx) error {
 		out = nil
 		msgs, err := tx.ListOutbox(ctx, patientID)
@@ -1190,6 +1198,75 @@ func TestEnrolmentParentWithoutContact(t *testing.T) {
 		}
 		if len(bad) != 1 || bad[0].Line != 2 || b.Len() != 1 {
 			t.Errorf("bad rows %+v, %d to enrol", bad, b.Len())
+		}
+	})
+}
+
+// TestQueuedEnrolmentCodes: bulk enrolment queues each code on its enrolment row, not in the
+// outbox; QueueEnrolmentCodes makes each one message, once, a batch at a time; a code replaced
+// before it was queued for sending (IssueCode) is dropped, and only the new one goes out.
+func TestQueuedEnrolmentCodes(t *testing.T) {
+	forEachAccounts(t, nil, func(t *testing.T, a *accounts) {
+		if res, bad := a.enrol(t, "q1", marieRow, paulRow, jeanneRow); res.Enrolled != 3 || len(bad) != 0 {
+			t.Fatalf("enrol: %+v %+v", res, bad)
+		}
+		marie, paul, jeanne := a.id(t, marieRow.Patient.NIR), a.id(t, paulRow.Patient.NIR), a.id(t, jeanneRow.Patient.NIR)
+		outbox := func() int {
+			n := 0
+			a.store.View(ctx, func(tx carnet.Tx) error {
+				for _, id := range []string{marie, paul, jeanne} {
+					ms, err := tx.ListOutbox(ctx, id)
+					if err != nil {
+						return err
+					}
+					n += len(ms)
+				}
+				return nil
+			})
+			return n
+		}
+		if n := outbox(); n != 0 {
+			t.Fatalf("enrolment wrote %d messages", n)
+		}
+		// Paul loses his letter before it is sent: the operator issues a new code.
+		if err := a.svc.IssueCode(ctx, operator, paul, ""); err != nil {
+			t.Fatal(err)
+		}
+		if n := outbox(); n != 1 {
+			t.Fatalf("after IssueCode: %d messages", n)
+		}
+		if n, err := a.svc.QueueEnrolmentCodes(ctx, 2); err != nil || n != 2 {
+			t.Fatalf("first feed: %d %v", n, err)
+		}
+		if n, err := a.svc.QueueEnrolmentCodes(ctx, 2); err != nil || n != 1 {
+			t.Fatalf("second feed: %d %v", n, err)
+		}
+		if n, err := a.svc.QueueEnrolmentCodes(ctx, 2); err != nil || n != 0 {
+			t.Fatalf("third feed: %d %v", n, err)
+		}
+		if n := outbox(); n != 3 {
+			t.Fatalf("%d messages, want 3 (Paul's queued code dropped)", n)
+		}
+		msgs := a.deliver(t, paul)
+		if len(msgs) != 1 || msgs[0].Code == "" {
+			t.Fatalf("Paul: %+v", msgs)
+		}
+		// The code Paul receives is the one that works.
+		if _, err := a.svc.BeginActivation(ctx, service.ActivationCheck{NIR: paulRow.Patient.NIR, Code: msgs[0].Code,
+			VitaleSerial: paulRow.VitaleSerial}, here); err != nil {
+			t.Errorf("Paul's code: %v", err)
+		}
+		for _, id := range []string{marie, jeanne} {
+			if m := a.code(t, id, "activation_code"); m.Code == "" || !strings.Contains(m.Text, m.Code) {
+				t.Errorf("%s: %+v", id, m)
+			}
+		}
+		// Enrolling the same people again queues nothing.
+		if res, _ := a.enrol(t, "q2", marieRow, paulRow, jeanneRow); res.Skipped != 3 {
+			t.Fatalf("re-run: %+v", res)
+		}
+		if n, err := a.svc.QueueEnrolmentCodes(ctx, 10); err != nil || n != 0 {
+			t.Fatalf("after a re-run: %d %v", n, err)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -210,18 +211,14 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 			to = parents[it.parent]
 			it.ne.Patient.RightsHolderID = to.id
 		}
-		m, err := s.codeMessage(it.ne.Patient, to, it.ne.Enrolment, it.ne.Message.Secret)
-		if err != nil {
-			if carnet.ErrorCode(err) == carnet.EINVALID {
-				// The parent has no contact at all: the code cannot be sent.
-				bad = append(bad, BadRow{Line: it.row.Line, Reason: "l'ouvrant droit n'a ni courriel, ni mobile, ni adresse postale : le code ne peut pas être envoyé"})
-				delete(b.people, string(it.ne.Patient.NIRIndex))
-				continue
-			}
-			return nil, nil, err
+		// The message is written when the code is sent (QueueEnrolmentCodes), from these same
+		// rows; here only whether it can be sent at all.
+		if !reachable(it.ne.Patient, to) {
+			// The parent has no contact at all: the code cannot be sent.
+			bad = append(bad, BadRow{Line: it.row.Line, Reason: "l'ouvrant droit n'a ni courriel, ni mobile, ni adresse postale : le code ne peut pas être envoyé"})
+			delete(b.people, string(it.ne.Patient.NIRIndex))
+			continue
 		}
-		m.ID, m.Secret = it.ne.Message.ID, it.ne.Message.Secret
-		it.ne.Message = m
 		kept = append(kept, it)
 	}
 	b.items = kept
@@ -249,8 +246,8 @@ func (s *Service) prepareOne(it *prepared, source string, now time.Time) error {
 		return err
 	}
 	code := identity.NewActivationCode()
-	msgID := s.newID()
-	secret, err := keys.Seal(s.outboxKey, []byte(code), keys.AAD("outbox", msgID, ""))
+	// The code waits on the enrolment row, sealed, until the outbox worker makes it a message.
+	pending, err := keys.Seal(s.outboxKey, []byte(code), pendingCodeAAD(p.ID))
 	if err != nil {
 		return err
 	}
@@ -264,12 +261,29 @@ func (s *Service) prepareOne(it *prepared, source string, now time.Time) error {
 		Source:        fmt.Sprintf("%s:%d", source, it.row.Line),
 	}
 	it.ne = &carnet.NewEnrolment{Patient: &p, Key: &carnet.DataKey{PatientID: p.ID, Wrapped: wrapped, KEKID: kek},
-		Enrolment: e, Message: &carnet.OutboxMessage{ID: msgID, Secret: secret}}
+		Enrolment: e, PendingCode: pending}
 	return nil
 }
 
+func pendingCodeAAD(patientID string) []byte { return keys.AAD("enrolment-code", patientID, "") }
+
+// reachable reports whether a code message for p (sent to parent for a minor) has a way to go:
+// the condition under which codeMessage fails with EINVALID.
+func reachable(p *carnet.Patient, parent *parentContact) bool {
+	if parent != nil {
+		return parent.email != "" || parent.mobile != "" || parent.postal != ""
+	}
+	return p.Email != "" || p.Mobile != "" || p.PostalAddress != ""
+}
+
+// normalizeSerial drops spaces, dashes and no-break spaces and upper-cases the rest.
 func normalizeSerial(s string) string {
-	return strings.ToUpper(strings.NewReplacer(" ", "", "-", "", "\u00a0", "").Replace(s))
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\u00a0' {
+			return -1
+		}
+		return r
+	}, s))
 }
 
 // codeMessage builds the message that carries a provisional code: to the person, or for a
@@ -389,4 +403,76 @@ func (s *Service) SaveEnrolmentRun(ctx context.Context, actor carnet.Actor, run 
 		raw, _ := json.Marshal(run)
 		return tx.PutMeta(ctx, metaRun(run.FileID), raw)
 	})
+}
+
+// QueueEnrolmentCodes turns up to limit codes queued by bulk enrolment into outbox messages, in
+// one transaction with taking them off their enrolment rows: a code is either still queued or a
+// message, never lost, never made twice. It returns how many codes it took. The outbox worker
+// calls it before each claim (notify.Worker.Feed), so messages are written at the pace they are
+// sent rather than all during the enrolment run.
+//
+// The message is written from the rows the enrolment stored (the person, their rights holder,
+// the code's validity dates), as PrepareEnrolment would have. A code that no longer opens
+// anything (a new code was issued since, the space was activated or refused) is dropped.
+func (s *Service) QueueEnrolmentCodes(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := s.store.Update(ctx, func(tx carnet.Tx) error {
+		n = 0
+		codes, err := tx.PendingCodes(ctx, limit)
+		if err != nil {
+			return err
+		}
+		for _, c := range codes {
+			if err := s.queueEnrolmentCode(ctx, tx, c); err != nil {
+				return err
+			}
+			if err := tx.ClearPendingCode(ctx, c.PatientID); err != nil {
+				return err
+			}
+		}
+		n = len(codes)
+		return nil
+	})
+	return n, err
+}
+
+func (s *Service) queueEnrolmentCode(ctx context.Context, tx carnet.Tx, c carnet.PendingCode) error {
+	code, err := keys.Open(s.outboxKey, c.Sealed, pendingCodeAAD(c.PatientID))
+	if err != nil {
+		return carnet.WrapErr("service.QueueEnrolmentCodes", carnet.EINTERNAL, err)
+	}
+	p, err := tx.Patient(ctx, c.PatientID)
+	if err != nil {
+		return err
+	}
+	e, err := tx.Enrolment(ctx, c.PatientID)
+	if err != nil {
+		return err
+	}
+	if (p.Status != carnet.PatientEnrolled && p.Status != carnet.PatientActive) || len(e.CodeHash) == 0 ||
+		!hmac.Equal(e.CodeHash, identity.CodeHash(s.codeKey, identity.PurposeActivation, p.ID, string(code))) {
+		return nil // the code opens nothing any more
+	}
+	var to *parentContact
+	if p.RightsHolderID != "" {
+		parent, err := tx.Patient(ctx, p.RightsHolderID)
+		if err != nil {
+			return err
+		}
+		to = &parentContact{id: parent.ID, name: parent.DisplayName(), email: parent.Email, mobile: parent.Mobile, postal: parent.PostalAddress}
+	}
+	msgID := s.newID()
+	secret, err := keys.Seal(s.outboxKey, code, keys.AAD("outbox", msgID, ""))
+	if err != nil {
+		return err
+	}
+	m, err := s.codeMessage(p, to, e, secret)
+	if carnet.ErrorCode(err) == carnet.EINVALID {
+		return nil // no contact left at all: nothing can be sent (enrolment refuses such rows)
+	}
+	if err != nil {
+		return err
+	}
+	m.ID = msgID
+	return tx.EnqueueOutbox(ctx, m)
 }

@@ -137,6 +137,10 @@ func newRecWorld(t *testing.T) *recWorld {
 func (w *recWorld) secret(patientID, kind string) string {
 	w.t.Helper()
 	var code string
+	// Codes queued by bulk enrolment become messages when the outbox worker feeds them.
+	if _, err := w.svc.QueueEnrolmentCodes(recCtx, 100); err != nil {
+		w.t.Fatal(err)
+	}
 	err := w.store.View(recCtx, func(tx carnet.Tx) error {
 		msgs, err := tx.ListOutbox(recCtx, patientID)
 		if err != nil {

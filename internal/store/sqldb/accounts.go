@@ -1,8 +1,11 @@
 package sqldb
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,27 +18,102 @@ import (
 const rowsPerInsert = 256
 
 // insertRows inserts rows (each of len(cols) values) into table with multi-row INSERT
-// statements of rowsPerInsert rows (and one for the remainder). suffix ends each statement (e.g. ON CONFLICT).
+// statements of rowsPerInsert rows (and one for the remainder). suffix ends each statement (e.g.
+// ON CONFLICT).
+//
+// On SQLite, a column whose value is the same in every row of a statement (a time, a status, the
+// actor of a batch) is bound once: INSERT INTO t (a, b) SELECT column1, ? FROM (VALUES (?), (?)).
+// Binding and converting parameters is a large part of the writer's time in bulk inserts. (Not
+// with numbered parameters ?NNN: SQLite then looks each one up by name, in time linear in their
+// number.) PostgreSQL, which types the parameters of a VALUES list in FROM as text, gets plain
+// multi-row VALUES.
 func (tx *Tx) insertRows(ctx context.Context, op, table string, cols []string, rows [][]any, suffix string) error {
 	if len(rows) == 0 {
 		return nil
 	}
 	per := rowsPerInsert
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
+	share := !tx.db.dialect.Numbered
+	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") "
 	args := make([]any, 0, min(per, len(rows))*len(cols))
+	shared := make([]bool, len(cols))
+	var q strings.Builder
 	for start := 0; start < len(rows); start += per {
 		chunk := rows[start:min(start+per, len(rows))]
 		args = args[:0]
-		for _, r := range chunk {
-			args = append(args, r...)
+		q.Reset()
+		q.WriteString(head)
+		own := 0 // columns with a value per row
+		for c := range cols {
+			v := chunk[0][c]
+			shared[c] = share && len(chunk) > 1 && shareable(v) && sameColumn(chunk, c, v)
+			if !shared[c] {
+				own++
+			}
 		}
-		q := head + strings.TrimSuffix(strings.Repeat(one+", ", len(chunk)), ", ") + suffix
-		if _, err := tx.exec(ctx, op, q, args...); err != nil {
+		if own == 0 {
+			shared[0], own = false, 1
+		}
+		if own < len(cols) {
+			q.WriteString("SELECT ")
+			k := 0
+			for c := range cols {
+				if c > 0 {
+					q.WriteString(", ")
+				}
+				if shared[c] {
+					q.WriteByte('?')
+					args = append(args, chunk[0][c])
+				} else {
+					k++
+					q.WriteString("column")
+					q.WriteString(strconv.Itoa(k))
+				}
+			}
+			q.WriteString(" FROM (")
+		}
+		q.WriteString("VALUES ")
+		one := "(" + strings.TrimSuffix(strings.Repeat("?, ", own), ", ") + ")"
+		for i, r := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString(one)
+			for c, v := range r {
+				if !shared[c] {
+					args = append(args, v)
+				}
+			}
+		}
+		if own < len(cols) {
+			q.WriteString(")")
+			if suffix != "" {
+				q.WriteString(" WHERE true") // else SQLite reads ON CONFLICT as a join's ON
+			}
+		}
+		q.WriteString(suffix)
+		if _, err := tx.exec(ctx, op, q.String(), args...); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// shareable reports whether v is of a comparable type that insertRows may bind once.
+func shareable(v any) bool {
+	switch v.(type) {
+	case nil, string, int64, int, bool, sql.NullInt64:
+		return true
+	}
+	return false
+}
+
+func sameColumn(chunk [][]any, c int, v any) bool {
+	for _, r := range chunk[1:] {
+		if r[c] != v { // v is comparable: no panic, whatever r[c] holds
+			return false
+		}
+	}
+	return true
 }
 
 // emptyBytes stores a nil slice as an empty value (the drivers send nil as NULL).
@@ -74,7 +152,7 @@ func (tx *Tx) EnrolBatch(ctx context.Context, batch []*carnet.NewEnrolment) erro
 			string(p.Status), now, now, nullMicros(p.ClosedAt)})
 		dks = append(dks, []any{k.PatientID, k.Wrapped, k.KEKID, now, nullMicros(k.DestroyedAt)})
 		ens = append(ens, []any{e.PatientID, emptyBytes(e.VitaleHash), emptyBytes(e.CodeHash), micros(e.CodeExpiresAt), micros(e.AutoCreateAt),
-			e.Source, nullMicros(e.OpposedAt), nullMicros(e.ActivatedAt), now, now})
+			e.Source, nullMicros(e.OpposedAt), nullMicros(e.ActivatedAt), now, now, nullBytes(b.PendingCode)})
 		evs = append(evs, []any{ev.PatientID, ev.Seq, ev.ID, micros(ev.Time), string(ev.ActorKind), ev.ActorID, ev.ActorName,
 			string(ev.ActorProfession), ev.ActorStructure, ev.OnBehalfOf, ev.Action, ev.TargetType, ev.TargetID,
 			string(ev.Mode), ev.Decision, ev.Reason, ev.RequestID, ev.PrevHash, ev.Hash})
@@ -92,6 +170,9 @@ func (tx *Tx) EnrolBatch(ctx context.Context, batch []*carnet.NewEnrolment) erro
 				nullMicros(m.SentAt), nullBytes(m.Secret)})
 		}
 	}
+	// The NIR indexes are keyed hashes, in random order: inserted in key order, the b-tree's
+	// pages are visited once each, in order, rather than at random.
+	slices.SortFunc(nir, func(a, b []any) int { return bytes.Compare(a[0].([]byte), b[0].([]byte)) })
 	steps := []struct {
 		table, cols string
 		rows        [][]any
@@ -100,7 +181,7 @@ func (tx *Tx) EnrolBatch(ctx context.Context, batch []*carnet.NewEnrolment) erro
 		{"nir_index", "nir_index, patient_id", nir, ""},
 		{"patients", patientCols, pats, ""},
 		{"data_keys", dataKeyCols, dks, ""},
-		{"enrolments", enrolmentCols, ens, ""},
+		{"enrolments", enrolmentCols + ", code_sealed", ens, ""},
 		{"audit_events", auditCols, evs, ""},
 		{"audit_heads", "patient_id, seq, hash, updated_at", heads, ""},
 		{"outbox", outboxCols, msgs, " ON CONFLICT (idempotency_key) DO NOTHING"},
@@ -115,6 +196,32 @@ func (tx *Tx) EnrolBatch(ctx context.Context, batch []*carnet.NewEnrolment) erro
 		}
 	}
 	return nil
+}
+
+// PendingCodes lists codes queued on enrolment rows, in patient order, locked (PostgreSQL: rows
+// another transaction holds are skipped; SQLite's write transaction is exclusive).
+func (tx *Tx) PendingCodes(ctx context.Context, n int) ([]carnet.PendingCode, error) {
+	const op = "store.PendingCodes"
+	rows, err := tx.query(ctx, op, `SELECT patient_id, code_sealed FROM enrolments WHERE code_sealed IS NOT NULL
+		ORDER BY patient_id LIMIT ?`+tx.db.dialect.SkipLocked, limit(n, 1000))
+	if err != nil {
+		return nil, err
+	}
+	codes, err := collect(tx, op, rows, func(s scanner) (*carnet.PendingCode, error) {
+		var c carnet.PendingCode
+		return &c, s.Scan(&c.PatientID, &c.Sealed)
+	})
+	out := make([]carnet.PendingCode, len(codes))
+	for i, c := range codes {
+		out[i] = *c
+	}
+	return out, err
+}
+
+// ClearPendingCode removes the code queued on a patient's enrolment row.
+func (tx *Tx) ClearPendingCode(ctx context.Context, patientID string) error {
+	_, err := tx.exec(ctx, "store.ClearPendingCode", `UPDATE enrolments SET code_sealed = NULL WHERE patient_id = ?`, patientID)
+	return err
 }
 
 // PatientsByNIRIndex returns the patient IDs of the enrolled indexes among indexes.

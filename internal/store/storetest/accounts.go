@@ -209,6 +209,100 @@ func checkEnrolled(t *testing.T, tx carnet.Tx, batch []*carnet.NewEnrolment) {
 	}
 }
 
+// testPendingCodes: codes queued on enrolment rows by EnrolBatch are listed in patient order,
+// a batch at a time, until cleared; a person enrolled without one has none; clearing survives
+// updates of the enrolment, and an enrolment update keeps a code still queued.
+func testPendingCodes(t *testing.T, s carnet.Store) {
+	batch := newEnrolments(300)
+	for i, b := range batch {
+		b.Message = nil
+		if i%3 != 2 {
+			b.PendingCode = []byte(fmt.Sprintf("sealed-%03d", i))
+		}
+	}
+	update(t, s, func(tx carnet.Tx) error { return tx.EnrolBatch(ctx, batch) })
+	want := map[string]string{}
+	var ids []string
+	for _, b := range batch {
+		if b.PendingCode != nil {
+			want[b.Patient.ID] = string(b.PendingCode)
+			ids = append(ids, b.Patient.ID)
+		}
+	}
+	slices.Sort(ids)
+	// An update of a queued enrolment keeps its code.
+	update(t, s, func(tx carnet.Tx) error {
+		e, err := tx.Enrolment(ctx, ids[0])
+		if err != nil {
+			return err
+		}
+		e.Source = "changed"
+		return tx.UpdateEnrolment(ctx, e)
+	})
+	var got []string
+	for round := 0; ; round++ {
+		var codes []carnet.PendingCode
+		update(t, s, func(tx carnet.Tx) error {
+			var err error
+			if codes, err = tx.PendingCodes(ctx, 64); err != nil {
+				return err
+			}
+			for _, c := range codes {
+				if err := tx.ClearPendingCode(ctx, c.PatientID); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if len(codes) == 0 {
+			break
+		}
+		if len(codes) > 64 || round > 10 {
+			t.Fatalf("round %d: %d codes", round, len(codes))
+		}
+		for _, c := range codes {
+			if string(c.Sealed) != want[c.PatientID] {
+				t.Errorf("%s: code %q, want %q", c.PatientID, c.Sealed, want[c.PatientID])
+			}
+			got = append(got, c.PatientID)
+		}
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("codes listed for %d people (in order: %v), want %d", len(got), slices.IsSorted(got), len(ids))
+	}
+	// A rolled-back clear keeps the code.
+	update(t, s, func(tx carnet.Tx) error {
+		return tx.EnrolBatch(ctx, []*carnet.NewEnrolment{newPending(t)})
+	})
+	errStop := carnet.Errorf(carnet.ECONFLICT, "stop")
+	if err := s.Update(ctx, func(tx carnet.Tx) error {
+		codes, err := tx.PendingCodes(ctx, 10)
+		if err != nil || len(codes) != 1 {
+			t.Fatalf("codes %v %v", codes, err)
+		}
+		if err := tx.ClearPendingCode(ctx, codes[0].PatientID); err != nil {
+			return err
+		}
+		return errStop
+	}); err != errStop {
+		t.Fatalf("rolled back: %v", err)
+	}
+	update(t, s, func(tx carnet.Tx) error { // PendingCodes locks: a write transaction
+		codes, err := tx.PendingCodes(ctx, 10)
+		if err != nil || len(codes) != 1 {
+			t.Errorf("after a rollback: %v %v", codes, err)
+		}
+		return nil
+	})
+}
+
+func newPending(t *testing.T) *carnet.NewEnrolment {
+	t.Helper()
+	b := newEnrolments(1)[0]
+	b.Message, b.PendingCode = nil, []byte("sealed")
+	return b
+}
+
 func testEnrolBatch(t *testing.T, s carnet.Store) {
 	// An empty batch is a no-op.
 	update(t, s, func(tx carnet.Tx) error { return tx.EnrolBatch(ctx, nil) })

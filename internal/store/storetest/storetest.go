@@ -50,6 +50,7 @@ func Run(t *testing.T, open Open) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentMixedOutcomes", testConcurrentMixed},
 		{"EnrolBatch", testEnrolBatch},
+		{"PendingCodes", testPendingCodes},
 		{"Enrolments", testEnrolments},
 		{"Accounts", testAccounts},
 		{"Attempts", testAttempts},

@@ -17,6 +17,7 @@ import (
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/enroll"
 	"github.com/carnet-sante/carnet/internal/service"
+	"github.com/carnet-sante/carnet/internal/store/sqlite"
 )
 
 // enroll runs `carnet enroll FILE.csv` (and `carnet enroll generate`).
@@ -26,7 +27,7 @@ func (e *env) enroll(ctx context.Context, args []string) error {
 	}
 	fs := e.flags("enroll")
 	data := fs.String("data", "", "dossier des données")
-	batch := fs.Int("batch", 5000, "lignes par lot (une transaction)")
+	batch := fs.Int("batch", 10000, "lignes par lot (une transaction)")
 	reportPath := fs.String("report", "", "rapport des lignes refusées (défaut FICHIER.refus.csv)")
 	quiet := fs.Bool("quiet", false, "sans progression")
 	if err := fs.Parse(args); err != nil {
@@ -40,7 +41,7 @@ func (e *env) enroll(ctx context.Context, args []string) error {
 		*reportPath = trimExt(path) + ".refus.csv"
 	}
 	if *batch < 1 {
-		*batch = 5000
+		*batch = 10000
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -60,6 +61,11 @@ func (e *env) enroll(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	// SQLite: copy the write-ahead log into the database every ~128 MiB rather than after every
+	// batch (each commit still syncs the log).
+	if err := sqlite.SetCheckpointPages(ctx, a.store, 32768); err != nil {
+		return err
+	}
 	op := carnet.Actor{Kind: carnet.ActorOperator, ID: "cli", Name: "inscription en masse"}
 	run, err := a.svc.EnrolmentCheckpoint(ctx, op, fileID)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"strconv"
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/store/sqldb"
@@ -121,4 +122,25 @@ func isBusy(err error) bool {
 		return e.Code()&0xff == sqlite3lib.SQLITE_BUSY
 	}
 	return false
+}
+
+// SetCheckpointPages lets the write-ahead log of store grow to pages pages (of 4 KiB) before
+// the writer copies it into the database file (SQLite's wal_autocheckpoint; its default, 1 000
+// pages, checkpoints after nearly every large transaction). A bulk load raises it: a page
+// rewritten by several transactions is copied once, and the database file is synced less often.
+// Durability is unchanged: every commit still syncs the log. Interactive use keeps the default,
+// whose pauses are shorter. It does nothing to a store that is not SQLite's.
+func SetCheckpointPages(ctx context.Context, store carnet.Store, pages int) error {
+	db, ok := store.(*sqldb.DB)
+	if !ok {
+		return nil
+	}
+	if _, ok := db.WriteDB().Driver().(*sqlite3.Driver); !ok {
+		return nil
+	}
+	// The write pool is one connection, kept open: the setting stays with it.
+	if _, err := db.WriteDB().ExecContext(ctx, "PRAGMA wal_autocheckpoint = "+strconv.Itoa(pages)); err != nil {
+		return carnet.WrapErr("sqlite.SetCheckpointPages", carnet.EUNAVAILABLE, err)
+	}
+	return nil
 }

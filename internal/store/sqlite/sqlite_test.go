@@ -82,3 +82,25 @@ func BenchmarkAuditAppend(b *testing.B) {
 		})
 	}
 }
+
+// TestSetCheckpointPages: the setting applies to the writer connection and stays with it.
+func TestSetCheckpointPages(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "carnet.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := sqlite.SetCheckpointPages(ctx, db, 32768); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		var n int
+		if err := db.WriteDB().QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&n); err != nil || n != 32768 {
+			t.Fatalf("wal_autocheckpoint %d %v", n, err)
+		}
+	}
+	if err := sqlite.SetCheckpointPages(ctx, nil, 1); err != nil {
+		t.Errorf("not a SQLite store: %v", err)
+	}
+}

@@ -658,24 +658,9 @@ func testAudit(t *testing.T, s carnet.Store) {
 func testAuditConcurrent(t *testing.T, s carnet.Store) {
 	p := createPatient(t, s)
 	const workers, each = 8, 10
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				errs <- s.Update(ctx, func(tx carnet.Tx) error { return appendEvent(tx, p.ID, "document.read") })
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("concurrent append: %v", err)
-		}
-	}
+	concurrently(t, "concurrent append", workers, each, func() error {
+		return s.Update(ctx, func(tx carnet.Tx) error { return appendEvent(tx, p.ID, "document.read") })
+	})
 	view(t, s, func(tx carnet.Tx) error {
 		evs, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID})
 		if err != nil || len(evs) != workers*each {
@@ -701,33 +686,18 @@ func testAuditLinked(t *testing.T, s carnet.Store) {
 		return e
 	}
 	const workers, each = 8, 12
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < each; i++ {
-				e := linked("document.read")
-				errs <- s.Update(ctx, func(tx carnet.Tx) error {
-					if err := tx.AppendLinked(ctx, e); err != nil {
-						return err
-					}
-					if e.Seq < 1 || len(e.PrevHash) != audit.HashSize || !bytes.Equal(e.Hash, audit.Hash(e)) {
-						return fmt.Errorf("event not linked: seq %d prev %x hash %x", e.Seq, e.PrevHash, e.Hash)
-					}
-					return nil
-				})
+	concurrently(t, "linked append", workers, each, func() error {
+		e := linked("document.read")
+		return s.Update(ctx, func(tx carnet.Tx) error {
+			if err := tx.AppendLinked(ctx, e); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatalf("linked append: %v", err)
-		}
-	}
+			if e.Seq < 1 || len(e.PrevHash) != audit.HashSize || !bytes.Equal(e.Hash, audit.Hash(e)) {
+				return fmt.Errorf("event not linked: seq %d prev %x hash %x", e.Seq, e.PrevHash, e.Hash)
+			}
+			return nil
+		})
+	})
 	// A linked append follows appends linked by the caller, and the other way round.
 	update(t, s, func(tx carnet.Tx) error {
 		head, err := tx.AuditHead(ctx, p.ID)
@@ -764,6 +734,30 @@ func testAuditLinked(t *testing.T, s carnet.Store) {
 		e.ActorName, e.Reason = "Dr Zoé Lefèvre-Ångström", strings.Repeat("motif très long ", 400)
 		return tx.AppendLinked(ctx, e)
 	})
+}
+
+// concurrently runs fn each times in each of workers goroutines and fails the test (naming
+// what) on the first error.
+func concurrently(t *testing.T, what string, workers, each int, fn func() error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				errs <- fn()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
 }
 
 func testCheckpoints(t *testing.T, s carnet.Store) {

@@ -657,22 +657,12 @@ func (s *Service) newCodeVia(ctx context.Context, tx carnet.Tx, p *carnet.Patien
 	if err != nil {
 		return err
 	}
-	msgID := s.newID()
-	secret, err := keys.Seal(s.outboxKey, []byte(code), keys.AAD("outbox", msgID, ""))
-	if err != nil {
-		return err
-	}
 	var to *parentContact
 	if parent != nil {
-		to = &parentContact{id: parent.ID, name: parent.DisplayName(), email: parent.Email, mobile: parent.Mobile,
-			postal: parent.PostalAddress, careOf: careOf}
+		to = contactOf(parent)
+		to.careOf = careOf
 	}
-	m, err := s.codeMessage(p, to, e, secret)
-	if err != nil {
-		return err
-	}
-	m.ID = msgID
-	return tx.EnqueueOutbox(ctx, m)
+	return s.enqueueCode(ctx, tx, p, to, e, code)
 }
 
 // RevealSecret opens the code an outbox message carries, for the worker that sends it.

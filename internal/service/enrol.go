@@ -144,7 +144,7 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 			if err != nil {
 				return err
 			}
-			parents[pix] = &parentContact{id: p.ID, name: p.DisplayName(), email: p.Email, mobile: p.Mobile, postal: p.PostalAddress}
+			parents[pix] = contactOf(p)
 		}
 		return nil
 	})
@@ -201,7 +201,7 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 	b.people = make(map[string]*parentContact, len(b.items))
 	for _, it := range b.items {
 		p := it.ne.Patient
-		pc := &parentContact{id: p.ID, name: p.DisplayName(), email: p.Email, mobile: p.Mobile, postal: p.PostalAddress}
+		pc := contactOf(p)
 		parents[string(p.NIRIndex)], b.people[string(p.NIRIndex)] = pc, pc
 	}
 	kept := b.items[:0]
@@ -267,13 +267,40 @@ func (s *Service) prepareOne(it *prepared, source string, now time.Time) error {
 
 func pendingCodeAAD(patientID string) []byte { return keys.AAD("enrolment-code", patientID, "") }
 
+// recipientOf returns where a code message for p goes: the parent's contact when given.
+func recipientOf(p *carnet.Patient, parent *parentContact) (name, email, mobile, postal string) {
+	if parent != nil {
+		return parent.name, parent.email, parent.mobile, parent.postal
+	}
+	return p.DisplayName(), p.Email, p.Mobile, p.PostalAddress
+}
+
 // reachable reports whether a code message for p (sent to parent for a minor) has a way to go:
 // the condition under which codeMessage fails with EINVALID.
 func reachable(p *carnet.Patient, parent *parentContact) bool {
-	if parent != nil {
-		return parent.email != "" || parent.mobile != "" || parent.postal != ""
+	_, email, mobile, postal := recipientOf(p, parent)
+	return email != "" || mobile != "" || postal != ""
+}
+
+// contactOf is a rights holder's contact, for the code messages of the minors they represent.
+func contactOf(p *carnet.Patient) *parentContact {
+	return &parentContact{id: p.ID, name: p.DisplayName(), email: p.Email, mobile: p.Mobile, postal: p.PostalAddress}
+}
+
+// enqueueCode queues the message that carries code to p (or to parent), the code sealed for the
+// outbox until the worker sends it.
+func (s *Service) enqueueCode(ctx context.Context, tx carnet.Tx, p *carnet.Patient, parent *parentContact, e *carnet.Enrolment, code string) error {
+	msgID := s.newID()
+	secret, err := keys.Seal(s.outboxKey, []byte(code), keys.AAD("outbox", msgID, ""))
+	if err != nil {
+		return err
 	}
-	return p.Email != "" || p.Mobile != "" || p.PostalAddress != ""
+	m, err := s.codeMessage(p, parent, e, secret)
+	if err != nil {
+		return err
+	}
+	m.ID = msgID
+	return tx.EnqueueOutbox(ctx, m)
 }
 
 // normalizeSerial drops spaces, dashes and no-break spaces and upper-cases the rest.
@@ -289,10 +316,7 @@ func normalizeSerial(s string) string {
 // codeMessage builds the message that carries a provisional code: to the person, or for a
 // minor to the parent (parent non-nil); by email, else SMS, else a letter.
 func (s *Service) codeMessage(p *carnet.Patient, parent *parentContact, e *carnet.Enrolment, secret []byte) (*carnet.OutboxMessage, error) {
-	name, email, mobile, postal := p.DisplayName(), p.Email, p.Mobile, p.PostalAddress
-	if parent != nil {
-		name, email, mobile, postal = parent.name, parent.email, parent.mobile, parent.postal
-	}
+	name, email, mobile, postal := recipientOf(p, parent)
 	m := &carnet.OutboxMessage{PatientID: p.ID, Kind: "activation_code", Secret: secret,
 		IdempotencyKey: "activation-code:" + p.ID + ":" + fmt.Sprint(e.CodeExpiresAt.UnixMicro())}
 	deadline := frenchDate(e.AutoCreateAt)
@@ -459,20 +483,10 @@ func (s *Service) queueEnrolmentCode(ctx context.Context, tx carnet.Tx, c carnet
 		if err != nil {
 			return err
 		}
-		to = &parentContact{id: parent.ID, name: parent.DisplayName(), email: parent.Email, mobile: parent.Mobile, postal: parent.PostalAddress}
+		to = contactOf(parent)
 	}
-	msgID := s.newID()
-	secret, err := keys.Seal(s.outboxKey, code, keys.AAD("outbox", msgID, ""))
-	if err != nil {
-		return err
-	}
-	m, err := s.codeMessage(p, to, e, secret)
-	if carnet.ErrorCode(err) == carnet.EINVALID {
+	if !reachable(p, to) {
 		return nil // no contact left at all: nothing can be sent (enrolment refuses such rows)
 	}
-	if err != nil {
-		return err
-	}
-	m.ID = msgID
-	return tx.EnqueueOutbox(ctx, m)
+	return s.enqueueCode(ctx, tx, p, to, e, string(code))
 }

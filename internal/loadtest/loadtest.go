@@ -184,29 +184,40 @@ func processCPU() time.Duration {
 
 // ProcessesCPU returns the CPU time used so far by the processes of this machine whose command
 // name is name (from /proc: Linux only; 0 elsewhere or when unreadable). Give it as
-// Scenario.OtherCPU to count a local database server's work.
+// Scenario.OtherCPU to count a local database server's work. A process that exits between two
+// readings takes its time with it: count long-lived processes (a server's backends in a pool).
 func ProcessesCPU(name string) func() time.Duration {
 	return func() time.Duration {
-		dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
-		var ticks int64
-		for _, f := range dirs {
+		files, _ := filepath.Glob("/proc/[0-9]*/stat")
+		var total time.Duration
+		for _, f := range files {
 			b, err := os.ReadFile(f)
 			if err != nil {
 				continue
 			}
-			// pid (comm) state ppid ... utime stime: fields 14 and 15, counted after the comm's ')'.
-			open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-			if open < 0 || end < open || string(b[open+1:end]) != name {
-				continue
+			if d, ok := statCPU(b, name); ok {
+				total += d
 			}
-			fields := strings.Fields(string(b[end+1:]))
-			if len(fields) < 13 {
-				continue
-			}
-			u, _ := strconv.ParseInt(fields[11], 10, 64)
-			st, _ := strconv.ParseInt(fields[12], 10, 64)
-			ticks += u + st
 		}
-		return time.Duration(ticks) * (time.Second / 100) // USER_HZ is 100 on Linux
+		return total
 	}
+}
+
+// statCPU reads the user and system time of a /proc/PID/stat line, if its command is name.
+func statCPU(b []byte, name string) (time.Duration, bool) {
+	// pid (comm) state ppid ... utime stime: fields 14 and 15, counted after the comm's ')'.
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open || string(b[open+1:end]) != name {
+		return 0, false
+	}
+	fields := strings.Fields(string(b[end+1:]))
+	if len(fields) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(fields[11], 10, 64)
+	st, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(u+st) * (time.Second / 100), true // USER_HZ is 100 on Linux
 }

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"time"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -68,8 +70,13 @@ func notFound(err error) error {
 
 // event builds the audit event of an action by actor on the subject.
 func (s *Service) event(tx carnet.Tx, actor carnet.Actor, patientID, action, targetType, targetID string, allow bool, reason string) *carnet.AuditEvent {
+	return s.eventAt(tx.Now(), actor, patientID, action, targetType, targetID, allow, reason)
+}
+
+// eventAt is event at time t, for an event built before its transaction (bulk enrolment).
+func (s *Service) eventAt(t time.Time, actor carnet.Actor, patientID, action, targetType, targetID string, allow bool, reason string) *carnet.AuditEvent {
 	e := &carnet.AuditEvent{
-		ID: s.newID(), PatientID: patientID, Time: tx.Now(),
+		ID: s.newID(), PatientID: patientID, Time: t,
 		ActorKind: actor.Kind, ActorID: actor.ID, ActorName: actor.Name, ActorProfession: actor.Profession,
 		ActorStructure: actor.StructureName, OnBehalfOf: actor.OnBehalfOf,
 		Action: action, TargetType: targetType, TargetID: targetID,

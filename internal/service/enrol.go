@@ -185,7 +185,7 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < len(b.items); i += workers {
-				if err := s.prepareOne(b.items[i], source, now); err != nil {
+				if err := s.prepareOne(b.items[i], actor, source, now); err != nil {
 					errs[w] = err
 					return
 				}
@@ -225,8 +225,10 @@ func (s *Service) PrepareEnrolment(ctx context.Context, actor carnet.Actor, sour
 	return b, bad, nil
 }
 
-// prepareOne makes one person's keys, sealed NIR, provisional code and hashes.
-func (s *Service) prepareOne(it *prepared, source string, now time.Time) error {
+// prepareOne makes one person's keys, sealed NIR, provisional code and hashes, and the first
+// event of their history, linked (the genesis of a chain depends on nothing stored): the
+// committing transaction, which alone writes, only stores them.
+func (s *Service) prepareOne(it *prepared, actor carnet.Actor, source string, now time.Time) error {
 	p := it.row.Patient
 	p.ID = s.newID()
 	p.Status = carnet.PatientEnrolled
@@ -260,8 +262,10 @@ func (s *Service) prepareOne(it *prepared, source string, now time.Time) error {
 		AutoCreateAt:  now.Add(s.cfg.OppositionPeriod),
 		Source:        fmt.Sprintf("%s:%d", source, it.row.Line),
 	}
+	ev := s.eventAt(now, actor, p.ID, "patient.enrol", "patient", p.ID, true, "inscription ("+e.Source+")")
+	audit.Link(ev, carnet.AuditHead{PatientID: p.ID})
 	it.ne = &carnet.NewEnrolment{Patient: &p, Key: &carnet.DataKey{PatientID: p.ID, Wrapped: wrapped, KEKID: kek},
-		Enrolment: e, PendingCode: pending}
+		Enrolment: e, Event: ev, PendingCode: pending}
 	return nil
 }
 
@@ -394,10 +398,6 @@ func (s *Service) CommitEnrolment(ctx context.Context, actor carnet.Actor, b *Pr
 		res = EnrolResult{Skipped: b.Skipped}
 		batch := make([]*carnet.NewEnrolment, 0, len(b.items))
 		for _, it := range b.items {
-			p := it.ne.Patient
-			ev := s.event(tx, actor, p.ID, "patient.enrol", "patient", p.ID, true, "inscription ("+it.ne.Enrolment.Source+")")
-			audit.Link(ev, carnet.AuditHead{PatientID: p.ID})
-			it.ne.Event = ev
 			batch = append(batch, it.ne)
 		}
 		if err := tx.EnrolBatch(ctx, batch); err != nil {

@@ -125,7 +125,8 @@ type Tx interface {
 	DataKeysNotWrappedBy(ctx context.Context, kekID, afterPatientID string, limit int) ([]*DataKey, error)
 
 	// AuditHead returns the last link of the patient's chain (Seq 0 and a nil Hash when the chain
-	// is empty) and locks it until the transaction ends.
+	// is empty) and locks it until the transaction ends. (A chain started by EnrolBatch has no
+	// head row until its next append; its head is its last event.)
 	AuditHead(ctx context.Context, patientID string) (AuditHead, error)
 	// AppendAudit stores an event whose Seq, PrevHash and Hash are set, and moves the head.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
@@ -136,7 +137,8 @@ type Tx interface {
 	AppendLinked(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 	// AuditHeadsChangedSince lists the chain heads that moved after since (by the time of their
-	// last event), ordered by patient, after afterPatientID, for signed checkpoints.
+	// last event), ordered by patient, after afterPatientID, for signed checkpoints. A chain
+	// started by EnrolBatch enters them with its next event.
 	AuditHeadsChangedSince(ctx context.Context, since time.Time, afterPatientID string, limit int) ([]AuditHead, error)
 	// AuditPatients lists patient IDs that have a chain, after afterPatientID, for verification.
 	AuditPatients(ctx context.Context, afterPatientID string, limit int) ([]string, error)
@@ -156,8 +158,8 @@ type Tx interface {
 	ListOutbox(ctx context.Context, patientID string) ([]*OutboxMessage, error)
 
 	// EnrolBatch stores people enrolled in bulk: each patient, their NIR index, data key,
-	// enrolment, first audit event (Seq 1, the start of a new chain) and message, in multi-row
-	// statements. ECONFLICT if a NIR is already enrolled (check with PatientsByNIRIndex first).
+	// enrolment, first audit event (Seq 1, the start of a new chain, whose head row the next
+	// append creates) and message, in multi-row statements. ECONFLICT if a NIR is already enrolled (check with PatientsByNIRIndex first).
 	EnrolBatch(ctx context.Context, batch []*NewEnrolment) error
 	// PatientsByNIRIndex maps the indexes that are enrolled (as strings of their bytes) to their
 	// patient IDs.

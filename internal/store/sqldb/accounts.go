@@ -161,7 +161,6 @@ func (tx *Tx) EnrolBatch(ctx context.Context, batch []*carnet.NewEnrolment) erro
 		{table: "data_keys", cols: dataKeyCols},
 		{table: "enrolments", cols: enrolmentCols + ", code_sealed"},
 		{table: "audit_events", cols: auditCols},
-		{table: "audit_heads", cols: "patient_id, seq, hash, updated_at"},
 		{table: "outbox", cols: outboxCols, suffix: " ON CONFLICT (idempotency_key) DO NOTHING"},
 	}
 	now := micros(tx.now)
@@ -208,8 +207,6 @@ func enrolRows(table string, batch []*carnet.NewEnrolment, now int64) [][]any {
 			rows = append(rows, []any{ev.PatientID, ev.Seq, ev.ID, micros(ev.Time), string(ev.ActorKind), ev.ActorID, ev.ActorName,
 				string(ev.ActorProfession), ev.ActorStructure, ev.OnBehalfOf, ev.Action, ev.TargetType, ev.TargetID,
 				string(ev.Mode), ev.Decision, ev.Reason, ev.RequestID, ev.PrevHash, ev.Hash})
-		case "audit_heads":
-			rows = append(rows, []any{ev.PatientID, ev.Seq, ev.Hash, now})
 		case "outbox":
 			if m != nil {
 				rows = append(rows, []any{m.ID, m.PatientID, m.Kind, m.Channel, m.Recipient, m.Subject, m.Body,

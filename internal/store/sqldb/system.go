@@ -60,7 +60,12 @@ func (tx *Tx) DataKeysNotWrappedBy(ctx context.Context, kekID, afterPatientID st
 	return collect(tx, op, rows, scanDataKey)
 }
 
-// AuditHead returns and locks the head of a patient's chain.
+// AuditHead returns and locks the head of a patient's chain: its last event's seq and hash.
+//
+// Bulk enrolment starts its chains without a head row (EnrolBatch): a chain's head is its last
+// event, and the row is what later appends lock and move. A write transaction that finds no row
+// creates it, from the last event or empty for a new chain, then reads it locked; a read-only
+// one reads the last event.
 func (tx *Tx) AuditHead(ctx context.Context, patientID string) (carnet.AuditHead, error) {
 	const op = "store.AuditHead"
 	h := carnet.AuditHead{PatientID: patientID}
@@ -72,11 +77,11 @@ func (tx *Tx) AuditHead(ctx context.Context, patientID string) (carnet.AuditHead
 		return tx.queryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE patient_id = ?`+lock, patientID).Scan(&h.Seq, &h.Hash)
 	}
 	err := read()
-	if err == sql.ErrNoRows && !tx.readOnly {
-		// A new chain: create its head row, so that concurrent first events serialize on it
-		// (a concurrent creator makes the insert a no-op), then read it locked.
-		if _, err := tx.exec(ctx, op, `INSERT INTO audit_heads (patient_id, seq, hash) VALUES (?, 0, ?)
-			ON CONFLICT (patient_id) DO NOTHING`, patientID, []byte{}); err != nil {
+	if err == sql.ErrNoRows && tx.readOnly {
+		err = tx.queryRow(ctx, `SELECT seq, hash FROM audit_events WHERE patient_id = ? ORDER BY seq DESC LIMIT 1`,
+			patientID).Scan(&h.Seq, &h.Hash)
+	} else if err == sql.ErrNoRows {
+		if err := tx.createHead(ctx, op, patientID); err != nil {
 			return h, err
 		}
 		err = read()
@@ -88,6 +93,21 @@ func (tx *Tx) AuditHead(ctx context.Context, patientID string) (carnet.AuditHead
 		h.Hash = nil
 	}
 	return h, tx.db.wrap(op, err)
+}
+
+// createHead creates the head row of a chain that has none: from its last event (a chain
+// started by bulk enrolment), else empty (a new chain), so that concurrent appends serialize on
+// it. A concurrent creator makes it a no-op. The row's updated_at is its event's time: the head
+// enters the next signed checkpoint when an append moves it.
+func (tx *Tx) createHead(ctx context.Context, op, patientID string) error {
+	if _, err := tx.exec(ctx, op, `INSERT INTO audit_heads (patient_id, seq, hash, updated_at)
+		SELECT patient_id, seq, hash, at FROM audit_events WHERE patient_id = ? ORDER BY seq DESC LIMIT 1
+		ON CONFLICT (patient_id) DO NOTHING`, patientID); err != nil {
+		return err
+	}
+	_, err := tx.exec(ctx, op, `INSERT INTO audit_heads (patient_id, seq, hash) VALUES (?, 0, ?)
+		ON CONFLICT (patient_id) DO NOTHING`, patientID, []byte{})
+	return err
 }
 
 const auditCols = `patient_id, seq, event_id, at, actor_kind, actor_id, actor_name, actor_profession, actor_structure,
@@ -145,9 +165,8 @@ func (tx *Tx) AppendLinked(ctx context.Context, e *carnet.AuditEvent) error {
 			e.ActorStructure, e.OnBehalfOf, e.Action, e.TargetType, e.TargetID, string(e.Mode), e.Decision, e.Reason,
 			e.RequestID).Scan(&seq, &prev, &hash)
 		if err == sql.ErrNoRows && attempt == 0 {
-			// A new chain: create its head (a concurrent creator makes this a no-op), then link.
-			if _, err := tx.exec(ctx, op, `INSERT INTO audit_heads (patient_id, seq, hash) VALUES (?, 0, ?)
-				ON CONFLICT (patient_id) DO NOTHING`, e.PatientID, []byte{}); err != nil {
+			// No head row: a new chain, or one started by bulk enrolment. Create it, then link.
+			if err := tx.createHead(ctx, op, e.PatientID); err != nil {
 				return err
 			}
 			continue
@@ -254,10 +273,11 @@ func (tx *Tx) AuditHeadsChangedSince(ctx context.Context, since time.Time, after
 	return out, err
 }
 
-// AuditPatients lists the patients that have a chain.
+// AuditPatients lists the patients that have a chain (from the events: a chain started by bulk
+// enrolment has no head row yet).
 func (tx *Tx) AuditPatients(ctx context.Context, afterPatientID string, n int) ([]string, error) {
 	const op = "store.AuditPatients"
-	rows, err := tx.query(ctx, op, `SELECT patient_id FROM audit_heads WHERE patient_id > ? AND seq > 0
+	rows, err := tx.query(ctx, op, `SELECT DISTINCT patient_id FROM audit_events WHERE patient_id > ?
 		ORDER BY patient_id LIMIT ?`, afterPatientID, limit(n, 100))
 	if err != nil {
 		return nil, err

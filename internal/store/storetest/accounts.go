@@ -427,6 +427,58 @@ func testEnrolBatch(t *testing.T, s carnet.Store) {
 		})
 	}
 
+	// A chain started by EnrolBatch has no head row: it is listed for verification but enters
+	// signed checkpoints only when an append creates its head. Concurrent first appends to such
+	// a chain (here through AppendLinked, PostgreSQL's one-statement path) serialize on the row
+	// the first of them creates: the chain stays gapless and verifies.
+	fresh := second[1000].Patient.ID
+	view(t, s, func(tx carnet.Tx) error {
+		heads, err := tx.AuditHeadsChangedSince(ctx, time.Time{}, "", 100000)
+		if err != nil {
+			return err
+		}
+		for _, h := range heads {
+			if h.PatientID == fresh {
+				t.Errorf("a chain with only its enrolment event is listed for checkpoints: %+v", h)
+			}
+		}
+		return nil
+	})
+	const workers, each = 6, 5
+	concurrently(t, "linked appends to an enrolled chain", workers, each, func() error {
+		return s.Update(ctx, func(tx carnet.Tx) error {
+			return tx.AppendLinked(ctx, auditEvent(fresh, carnet.AuditHead{}, "document.read"))
+		})
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		head, err := tx.AuditHead(ctx, fresh)
+		if err != nil {
+			return err
+		}
+		evs, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: fresh})
+		if err != nil {
+			return err
+		}
+		if head.Seq != 1+workers*each || len(evs) != 1+workers*each {
+			t.Errorf("after %d concurrent appends: head %+v, %d events", workers*each, head, len(evs))
+		}
+		if probs := audit.VerifyChain(fresh, evs, []audit.Anchor{audit.AnchorFromHead(head)}); len(probs) != 0 {
+			t.Errorf("enrolled chain after concurrent appends: %+v", probs)
+		}
+		heads, err := tx.AuditHeadsChangedSince(ctx, time.Time{}, "", 100000)
+		if err != nil {
+			return err
+		}
+		listed := false
+		for _, h := range heads {
+			listed = listed || (h.PatientID == fresh && h.Seq == head.Seq && bytes.Equal(h.Hash, head.Hash))
+		}
+		if !listed {
+			t.Errorf("the enrolled chain's head is not listed for checkpoints once it moved")
+		}
+		return nil
+	})
+
 	// The messages are claimable and carry their secret.
 	secrets := map[string][]byte{}
 	for _, b := range all {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"time"
@@ -27,9 +28,10 @@ func (e *env) enroll(ctx context.Context, args []string) error {
 	}
 	fs := e.flags("enroll")
 	data := fs.String("data", "", "dossier des données")
-	batch := fs.Int("batch", 10000, "lignes par lot (une transaction)")
+	batch := fs.Int("batch", 20000, "lignes par lot (une transaction)")
 	reportPath := fs.String("report", "", "rapport des lignes refusées (défaut FICHIER.refus.csv)")
 	quiet := fs.Bool("quiet", false, "sans progression")
+	cpuProfile := fs.String("cpuprofile", "", "profil CPU (pprof) écrit dans ce fichier, pour les mesures")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -37,11 +39,22 @@ func (e *env) enroll(ctx context.Context, args []string) error {
 		return carnet.Errorf(carnet.EINVALID, "usage : carnet enroll [--batch N] [--report FICHIER] FICHIER.csv")
 	}
 	path := fs.Arg(0)
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	}
 	if *reportPath == "" {
 		*reportPath = trimExt(path) + ".refus.csv"
 	}
 	if *batch < 1 {
-		*batch = 10000
+		*batch = 20000
 	}
 	f, err := os.Open(path)
 	if err != nil {

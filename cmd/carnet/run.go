@@ -31,7 +31,7 @@ Usage :
   carnet grid load FILE        charge une nouvelle grille d'habilitation
   carnet grid diff FILE        montre ce qu'une grille changerait
   carnet grid show             affiche la grille en vigueur
-  carnet enroll [--batch 10000] [--report F] FICHIER.csv
+  carnet enroll [--batch 20000] [--report F] FICHIER.csv
                                inscrit les assurés d'un fichier (reprend après une interruption)
   carnet enroll generate --rows N [--bad 1] FICHIER.csv
                                écrit un fichier synthétique (essais, mesures)

@@ -52,6 +52,85 @@ type DB struct {
 	now     func() time.Time
 	queries sync.Map        // '?' query → dialect query
 	group   *groupCommitter // nil: one database transaction per Update
+	kept    stmtCache       // PrepareInTx: statements prepared once per pool
+}
+
+// stmtCache holds statements prepared on a pool and reused by the pool's transactions
+// (sql.Tx.StmtContext reuses the statement its connection has already prepared): SQLite's
+// driver parses each statement anew, and parsing a request's few queries in every transaction
+// was a tenth of an audited read's CPU. A query is prepared on its pool after the first
+// transaction that used it has ended (the write pool has one connection, which that transaction
+// held). Queries whose text varies (bulk inserts, IN lists) are not kept: only up to
+// maxKeptQuery bytes, and at most maxKeptStmts statements per pool.
+type stmtCache struct {
+	mu sync.Mutex
+	m  map[*sql.DB]map[string]*sql.Stmt
+}
+
+const (
+	maxKeptQuery = 4096
+	maxKeptStmts = 512
+)
+
+// keptStmt returns pool's statement for query, or nil.
+func (db *DB) keptStmt(pool *sql.DB, query string) *sql.Stmt {
+	db.kept.mu.Lock()
+	defer db.kept.mu.Unlock()
+	return db.kept.m[pool][query]
+}
+
+// keep prepares on pool the queries a finished transaction prepared for itself (stmts' keys)
+// that are worth keeping. A query that fails to prepare is left to the next transaction.
+func (db *DB) keep(pool *sql.DB, stmts map[string]*sql.Stmt) {
+	for query := range stmts {
+		if len(query) > maxKeptQuery {
+			continue
+		}
+		db.kept.mu.Lock()
+		known := db.kept.m[pool][query] != nil
+		full := len(db.kept.m[pool]) >= maxKeptStmts
+		db.kept.mu.Unlock()
+		if known || full {
+			continue
+		}
+		st, err := pool.PrepareContext(context.Background(), db.q(query))
+		if err != nil {
+			continue
+		}
+		db.kept.mu.Lock()
+		if db.kept.m == nil {
+			db.kept.m = map[*sql.DB]map[string]*sql.Stmt{}
+		}
+		if db.kept.m[pool] == nil {
+			db.kept.m[pool] = map[string]*sql.Stmt{}
+		}
+		if db.kept.m[pool][query] == nil {
+			db.kept.m[pool][query], st = st, nil
+		}
+		db.kept.mu.Unlock()
+		if st != nil {
+			st.Close() // a concurrent keep was first
+		}
+	}
+}
+
+// txStmt returns the statement of query in the database transaction sqlTx of pool, prepared
+// once per transaction (stmts) and, once kept, once per connection.
+func (db *DB) txStmt(ctx context.Context, sqlTx *sql.Tx, pool *sql.DB, stmts map[string]*sql.Stmt, query string) (*sql.Stmt, error) {
+	if st, ok := stmts[query]; ok {
+		return st, nil
+	}
+	var st *sql.Stmt
+	if kept := db.keptStmt(pool, query); kept != nil {
+		st = sqlTx.StmtContext(ctx, kept)
+	} else {
+		var err error
+		if st, err = sqlTx.PrepareContext(ctx, db.q(query)); err != nil {
+			return nil, err
+		}
+	}
+	stmts[query] = st
+	return st, nil
 }
 
 // Option configures a DB.
@@ -76,6 +155,14 @@ func (db *DB) WriteDB() *sql.DB { return db.write }
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopGroup()
+	db.kept.mu.Lock()
+	for _, m := range db.kept.m {
+		for _, st := range m {
+			st.Close()
+		}
+	}
+	db.kept.m = nil
+	db.kept.mu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
@@ -123,8 +210,14 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(carn
 	if err != nil {
 		return db.wrap("store.begin", err)
 	}
-	defer sqlTx.Rollback()
-	tx := &Tx{tx: sqlTx, db: db, now: db.now().UTC().Truncate(time.Microsecond), readOnly: readOnly}
+	stmts := map[string]*sql.Stmt{}
+	defer func() {
+		sqlTx.Rollback()
+		if db.dialect.PrepareInTx {
+			db.keep(pool, stmts)
+		}
+	}()
+	tx := &Tx{tx: sqlTx, db: db, pool: pool, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond), readOnly: readOnly}
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -178,10 +271,11 @@ func (db *DB) wrap(op string, err error) error {
 
 // Tx is one transaction.
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	tx   *sql.Tx
+	db   *DB
+	pool *sql.DB // the pool tx belongs to
 	// stmts caches the statements prepared in this database transaction (shared by the
-	// transactions of a group-commit batch), so a query is parsed once per batch.
+	// transactions of a group-commit batch), so a query is parsed at most once per batch.
 	stmts    map[string]*sql.Stmt
 	now      time.Time
 	readOnly bool
@@ -254,18 +348,7 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if !tx.db.dialect.PrepareInTx {
 		return nil, nil
 	}
-	if st, ok := tx.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := tx.tx.PrepareContext(ctx, tx.db.q(query))
-	if err != nil {
-		return nil, err
-	}
-	if tx.stmts == nil {
-		tx.stmts = map[string]*sql.Stmt{}
-	}
-	tx.stmts[query] = st
-	return st, nil
+	return tx.db.txStmt(ctx, tx.tx, tx.pool, tx.stmts, query)
 }
 
 // collect scans every row with scan and closes rows.

@@ -118,6 +118,7 @@ func (db *DB) runBatch(batch []*groupReq) {
 	}
 	committed := 0
 	stmts := map[string]*sql.Stmt{}
+	defer db.keep(db.write, stmts) // after the commit or rollback below: the connection is free
 	if len(batch) == 1 {
 		// Alone in its transaction, a request needs no savepoint: its failure rolls back the
 		// whole transaction. This spares large transactions (bulk enrolment) SQLite's statement
@@ -128,7 +129,7 @@ func (db *DB) runBatch(batch []*groupReq) {
 			r.err = db.wrap("store.update", err)
 			return
 		}
-		tx := &Tx{tx: sqlTx, db: db, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond)}
+		tx := &Tx{tx: sqlTx, db: db, pool: db.write, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond)}
 		if r.panic, r.err = call(r.fn, tx); r.err != nil || r.panic != nil {
 			sqlTx.Rollback()
 			return
@@ -145,14 +146,14 @@ func (db *DB) runBatch(batch []*groupReq) {
 		}
 		// Savepoints follow one another (each released before the next), so one name and three
 		// statements prepared once per batch serve them all.
-		if err := execCached(sqlTx, stmts, "SAVEPOINT g"); err != nil {
+		if err := db.execCached(sqlTx, stmts, "SAVEPOINT g"); err != nil {
 			r.err = db.wrap("store.savepoint", err)
 			continue
 		}
-		tx := &Tx{tx: sqlTx, db: db, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond)}
+		tx := &Tx{tx: sqlTx, db: db, pool: db.write, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond)}
 		r.panic, r.err = call(r.fn, tx)
 		if r.err != nil || r.panic != nil {
-			if err := execCached(sqlTx, stmts, "ROLLBACK TO SAVEPOINT g"); err != nil {
+			if err := db.execCached(sqlTx, stmts, "ROLLBACK TO SAVEPOINT g"); err != nil {
 				// The transaction is unusable: fail the whole batch.
 				sqlTx.Rollback()
 				fail(db.wrap("store.rollback", err))
@@ -161,7 +162,7 @@ func (db *DB) runBatch(batch []*groupReq) {
 		} else {
 			committed++
 		}
-		if err := execCached(sqlTx, stmts, "RELEASE SAVEPOINT g"); err != nil {
+		if err := db.execCached(sqlTx, stmts, "RELEASE SAVEPOINT g"); err != nil {
 			sqlTx.Rollback()
 			fail(db.wrap("store.release", err))
 			return
@@ -186,16 +187,12 @@ func call(fn func(carnet.Tx) error, tx *Tx) (p any, err error) {
 	return nil, fn(tx)
 }
 
-// execCached runs a statement prepared once in the batch's transaction.
-func execCached(tx *sql.Tx, stmts map[string]*sql.Stmt, query string) error {
-	st, ok := stmts[query]
-	if !ok {
-		var err error
-		if st, err = tx.PrepareContext(context.Background(), query); err != nil {
-			return err
-		}
-		stmts[query] = st
+// execCached runs a statement without arguments, prepared once in the batch's transaction.
+func (db *DB) execCached(tx *sql.Tx, stmts map[string]*sql.Stmt, query string) error {
+	st, err := db.txStmt(context.Background(), tx, db.write, stmts, query)
+	if err != nil {
+		return err
 	}
-	_, err := st.ExecContext(context.Background())
+	_, err = st.ExecContext(context.Background())
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -24,6 +25,8 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	clientsFlag := fs.String("clients", "4,16", "nombres de clients simultanés")
 	duration := fs.Duration("duration", 5*time.Second, "durée de chaque mesure")
 	maxReq := fs.Int("max-requests", 500000, "nombre maximal de requêtes par mesure")
+	only := fs.String("only", "", "ne mesurer que les scénarios dont le nom contient ce texte (et la référence)")
+	cpuProfile := fs.String("cpuprofile", "", "profil CPU (pprof) du serveur et des clients, écrit dans ce fichier")
 	spread := fs.Int("patients", 0, "répartir les lectures sur ce nombre de patients synthétiques (0 : une seule patiente)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -124,6 +127,26 @@ func (e *env) bench(ctx context.Context, args []string) error {
 		for i := range scenarios {
 			scenarios[i].OtherCPU = loadtest.ProcessesCPU("postgres")
 		}
+	}
+	if *only != "" {
+		kept := scenarios[:1]
+		for _, sc := range scenarios[1:] {
+			if strings.Contains(sc.Name, *only) {
+				kept = append(kept, sc)
+			}
+		}
+		scenarios = kept
+	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); pf.Close() }()
 	}
 	fmt.Fprintf(e.stdout, "Store: %s — %d patient(s) — %d s per measure\n\n", store, len(nirs), int(duration.Seconds()))
 	var results []loadtest.Result

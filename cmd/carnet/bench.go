@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -137,17 +136,11 @@ func (e *env) bench(ctx context.Context, args []string) error {
 		}
 		scenarios = kept
 	}
-	if *cpuProfile != "" {
-		pf, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			pf.Close()
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	fmt.Fprintf(e.stdout, "Store: %s — %d patient(s) — %d s per measure\n\n", store, len(nirs), int(duration.Seconds()))
 	var results []loadtest.Result
 	for _, c := range clients {

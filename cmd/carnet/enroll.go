@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"time"
@@ -39,17 +38,11 @@ func (e *env) enroll(ctx context.Context, args []string) error {
 		return carnet.Errorf(carnet.EINVALID, "usage : carnet enroll [--batch N] [--report FICHIER] FICHIER.csv")
 	}
 	path := fs.Arg(0)
-	if *cpuProfile != "" {
-		pf, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			pf.Close()
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); pf.Close() }()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	if *reportPath == "" {
 		*reportPath = trimExt(path) + ".refus.csv"
 	}

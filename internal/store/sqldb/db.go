@@ -82,6 +82,9 @@ func (db *DB) keptStmt(pool *sql.DB, query string) *sql.Stmt {
 // keep prepares on pool the queries a finished transaction prepared for itself (stmts' keys)
 // that are worth keeping. A query that fails to prepare is left to the next transaction.
 func (db *DB) keep(pool *sql.DB, stmts map[string]*sql.Stmt) {
+	if !db.dialect.PrepareInTx {
+		return
+	}
 	for query := range stmts {
 		if len(query) > maxKeptQuery {
 			continue
@@ -104,12 +107,12 @@ func (db *DB) keep(pool *sql.DB, stmts map[string]*sql.Stmt) {
 		if db.kept.m[pool] == nil {
 			db.kept.m[pool] = map[string]*sql.Stmt{}
 		}
-		if db.kept.m[pool][query] == nil {
+		if db.kept.m[pool][query] == nil && len(db.kept.m[pool]) < maxKeptStmts {
 			db.kept.m[pool][query], st = st, nil
 		}
 		db.kept.mu.Unlock()
 		if st != nil {
-			st.Close() // a concurrent keep was first
+			st.Close() // a concurrent keep was first, or filled the cache
 		}
 	}
 }
@@ -213,9 +216,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(carn
 	stmts := map[string]*sql.Stmt{}
 	defer func() {
 		sqlTx.Rollback()
-		if db.dialect.PrepareInTx {
-			db.keep(pool, stmts)
-		}
+		db.keep(pool, stmts) // the connection is free again
 	}()
 	tx := &Tx{tx: sqlTx, db: db, pool: pool, stmts: stmts, now: db.now().UTC().Truncate(time.Microsecond), readOnly: readOnly}
 	if err := fn(tx); err != nil {

@@ -133,7 +133,9 @@ type Tx interface {
 	// AppendLinked links e to the head of its patient's chain (sets its Seq, PrevHash and Hash
 	// as audit.Link does, creating the chain if it has none), stores it and moves the head, the
 	// head locked until the transaction ends. It is the one-step form of AuditHead, audit.Link
-	// and AppendAudit (PostgreSQL does it in one statement).
+	// and AppendAudit (PostgreSQL does it in one statement, and sends it with the transaction's
+	// next statement or at its commit: e's link is set by the time the transaction commits, and
+	// the transaction's later statements see the event).
 	AppendLinked(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, error)
 	// AuditHeadsChangedSince lists the chain heads that moved after since (by the time of their

@@ -39,8 +39,9 @@ var Dialect = sqldb.Dialect{
 		c := pgCode(err)
 		return c == "40001" || c == "40P01"
 	},
-	SQLHash:  true,
-	JSONRows: func(cols string) string { return "json_agg(json_build_array(" + cols + "))::text" },
+	SQLHash:   true,
+	LazyBegin: true,
+	JSONRows:  func(cols string) string { return "json_agg(json_build_array(" + cols + "))::text" },
 }
 
 // Options configure Open.

@@ -41,6 +41,13 @@ type Dialect struct {
 	// SQLHash: the engine has sha256(), so an audit event is linked and appended in one
 	// statement (PostgreSQL).
 	SQLHash bool
+	// LazyBegin (PostgreSQL) sends BEGIN only when a transaction needs it. Until its first
+	// write or locking read, its plain SELECTs run on its connection outside a transaction: in
+	// READ COMMITTED each statement takes its own snapshot inside a transaction too, so they
+	// see what they would have seen after BEGIN. An AppendLinked that nothing follows is sent at
+	// the commit, alone, as the one atomic statement of the transaction. An audited read is then
+	// three round trips (subject, document, append) instead of five.
+	LazyBegin bool
 }
 
 // DB is a carnet.Store. Writes go through the write pool, reads through the read pool (the
@@ -209,6 +216,9 @@ func (db *DB) View(ctx context.Context, fn func(carnet.Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(carnet.Tx) error) error {
+	if db.dialect.LazyBegin {
+		return db.runLazy(ctx, pool, readOnly, fn)
+	}
 	sqlTx, err := pool.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly && db.dialect.Numbered})
 	if err != nil {
 		return db.wrap("store.begin", err)
@@ -223,6 +233,50 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(carn
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
+		return db.wrap("store.commit", err)
+	}
+	return nil
+}
+
+// runLazy is run for a LazyBegin dialect: the transaction holds a connection and begins on it
+// when a statement needs it (Tx.runner).
+func (db *DB) runLazy(ctx context.Context, pool *sql.DB, readOnly bool, fn func(carnet.Tx) error) error {
+	conn, err := pool.Conn(ctx)
+	if err != nil {
+		return db.wrap("store.begin", err)
+	}
+	defer conn.Close()
+	tx := &Tx{conn: conn, ctx: ctx, db: db, pool: pool, now: db.now().UTC().Truncate(time.Microsecond), readOnly: readOnly}
+	defer func() {
+		if tx.tx != nil {
+			tx.tx.Rollback() // after a failure; a no-op after the commit
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err // a deferred append was never sent
+	}
+	if tx.tx == nil {
+		e := tx.pending
+		if e == nil {
+			return nil // reads only
+		}
+		// The transaction's only write, alone: atomic on its own, committed when it returns.
+		tx.pending, tx.direct = nil, true
+		err := tx.appendLinkedNow(ctx, e)
+		tx.direct = false
+		if !errors.Is(err, errNoHead) {
+			return err
+		}
+		// The chain has no head row yet (a new chain, or one started by bulk enrolment): create
+		// it and append in a transaction.
+		if err := tx.begin(); err != nil {
+			return err
+		}
+		if err := tx.appendLinkedNow(ctx, e); err != nil {
+			return err
+		}
+	}
+	if err := tx.tx.Commit(); err != nil {
 		return db.wrap("store.commit", err)
 	}
 	return nil
@@ -280,7 +334,65 @@ type Tx struct {
 	stmts    map[string]*sql.Stmt
 	now      time.Time
 	readOnly bool
+
+	// LazyBegin: tx is nil until the transaction begins on conn (in ctx, run's context).
+	conn    *sql.Conn
+	ctx     context.Context
+	pending *carnet.AuditEvent // an AppendLinked not sent yet
+	direct  bool               // send the pending append on conn, outside a transaction
 }
+
+// runner is what runs statements: the transaction, or (LazyBegin, before BEGIN) its connection.
+type runner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// runner returns what runs query: the connection for a plain SELECT before the transaction has
+// begun (and for the deferred append sent alone), else the transaction, begun now if need be
+// (which first sends a deferred append, so that statements stay in their order).
+func (tx *Tx) runner(query string) (runner, error) {
+	switch {
+	case tx.tx != nil:
+		return tx.tx, nil
+	case tx.direct:
+		return tx.conn, nil
+	case tx.pending == nil && plainSelect(query):
+		return tx.conn, nil
+	}
+	if err := tx.begin(); err != nil {
+		return nil, err
+	}
+	return tx.tx, nil
+}
+
+// begin begins the transaction of a LazyBegin Tx and sends its deferred append.
+func (tx *Tx) begin() error {
+	if tx.tx != nil {
+		return nil
+	}
+	t, err := tx.conn.BeginTx(tx.ctx, &sql.TxOptions{ReadOnly: tx.readOnly})
+	if err != nil {
+		return tx.db.wrap("store.begin", err)
+	}
+	tx.tx = t
+	if e := tx.pending; e != nil {
+		tx.pending = nil
+		return tx.appendLinkedNow(tx.ctx, e)
+	}
+	return nil
+}
+
+// plainSelect reports whether query only reads without locking.
+func plainSelect(query string) bool {
+	return strings.HasPrefix(strings.TrimLeft(query, " \t\r\n"), "SELECT ") && !strings.Contains(query, "FOR UPDATE")
+}
+
+// errRow is a row whose statement could not be sent.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // Now is the transaction's clock.
 func (tx *Tx) Now() time.Time { return tx.now }
@@ -295,8 +407,10 @@ func (tx *Tx) exec(ctx context.Context, op, query string, args ...any) (sql.Resu
 		err = serr
 	} else if st != nil {
 		res, err = st.ExecContext(ctx, args...)
+	} else if r, rerr := tx.runner(query); rerr != nil {
+		return nil, rerr
 	} else {
-		res, err = tx.tx.ExecContext(ctx, tx.db.q(query), args...)
+		res, err = r.ExecContext(ctx, tx.db.q(query), args...)
 	}
 	if err != nil {
 		return nil, tx.db.wrap(op, err)
@@ -327,8 +441,10 @@ func (tx *Tx) query(ctx context.Context, op, query string, args ...any) (*sql.Ro
 		err = serr
 	} else if st != nil {
 		rows, err = st.QueryContext(ctx, args...)
+	} else if r, rerr := tx.runner(query); rerr != nil {
+		return nil, rerr
 	} else {
-		rows, err = tx.tx.QueryContext(ctx, tx.db.q(query), args...)
+		rows, err = r.QueryContext(ctx, tx.db.q(query), args...)
 	}
 	if err != nil {
 		return nil, tx.db.wrap(op, err)
@@ -336,11 +452,15 @@ func (tx *Tx) query(ctx context.Context, op, query string, args ...any) (*sql.Ro
 	return rows, nil
 }
 
-func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) scanner {
 	if st, err := tx.stmt(ctx, query); err == nil && st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
-	return tx.tx.QueryRowContext(ctx, tx.db.q(query), args...)
+	r, err := tx.runner(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return r.QueryRowContext(ctx, tx.db.q(query), args...)
 }
 
 // stmt returns the statement of a query prepared in this database transaction (nil when the

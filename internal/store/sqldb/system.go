@@ -156,6 +156,20 @@ func (tx *Tx) AppendLinked(ctx context.Context, e *carnet.AuditEvent) error {
 	if tx.readOnly {
 		return &carnet.Error{Code: carnet.EINTERNAL, Op: op, Err: errors.New("write in a read-only transaction")}
 	}
+	if tx.conn != nil && tx.tx == nil && tx.pending == nil {
+		// LazyBegin: sent before the transaction's next statement, or alone at its commit.
+		tx.pending = e
+		return nil
+	}
+	return tx.appendLinkedNow(ctx, e)
+}
+
+// errNoHead: the chain has no head row, which an append sent alone cannot create.
+var errNoHead = errors.New("audit chain without a head row")
+
+// appendLinkedNow sends AppendLinked's statement.
+func (tx *Tx) appendLinkedNow(ctx context.Context, e *carnet.AuditEvent) error {
+	const op = "store.AppendLinked"
 	pre, post := audit.HashParts(e)
 	for attempt := 0; attempt < 2; attempt++ {
 		var seq int64
@@ -164,6 +178,9 @@ func (tx *Tx) AppendLinked(ctx context.Context, e *carnet.AuditEvent) error {
 			e.PatientID, e.ID, micros(e.Time), string(e.ActorKind), e.ActorID, e.ActorName, string(e.ActorProfession),
 			e.ActorStructure, e.OnBehalfOf, e.Action, e.TargetType, e.TargetID, string(e.Mode), e.Decision, e.Reason,
 			e.RequestID).Scan(&seq, &prev, &hash)
+		if err == sql.ErrNoRows && tx.direct {
+			return errNoHead
+		}
 		if err == sql.ErrNoRows && attempt == 0 {
 			// No head row: a new chain, or one started by bulk enrolment. Create it, then link.
 			if err := tx.createHead(ctx, op, e.PatientID); err != nil {

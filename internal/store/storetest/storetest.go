@@ -41,6 +41,7 @@ func Run(t *testing.T, open Open) {
 		{"Audit", testAudit},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"AuditLinked", testAuditLinked},
+		{"AuditLinkedInTransactions", testAuditLinkedInTransactions},
 		{"Checkpoints", testCheckpoints},
 		{"Outbox", testOutbox},
 		{"OutboxConcurrentClaims", testOutboxConcurrentClaims},
@@ -688,15 +689,15 @@ func testAuditLinked(t *testing.T, s carnet.Store) {
 	const workers, each = 8, 12
 	concurrently(t, "linked append", workers, each, func() error {
 		e := linked("document.read")
-		return s.Update(ctx, func(tx carnet.Tx) error {
-			if err := tx.AppendLinked(ctx, e); err != nil {
-				return err
-			}
-			if e.Seq < 1 || len(e.PrevHash) != audit.HashSize || !bytes.Equal(e.Hash, audit.Hash(e)) {
-				return fmt.Errorf("event not linked: seq %d prev %x hash %x", e.Seq, e.PrevHash, e.Hash)
-			}
-			return nil
-		})
+		err := s.Update(ctx, func(tx carnet.Tx) error { return tx.AppendLinked(ctx, e) })
+		if err != nil {
+			return err
+		}
+		// The link is set once the event is sent, at the latest by the commit.
+		if e.Seq < 1 || len(e.PrevHash) != audit.HashSize || !bytes.Equal(e.Hash, audit.Hash(e)) {
+			return fmt.Errorf("event not linked: seq %d prev %x hash %x", e.Seq, e.PrevHash, e.Hash)
+		}
+		return nil
 	})
 	// A linked append follows appends linked by the caller, and the other way round.
 	update(t, s, func(tx carnet.Tx) error {
@@ -777,6 +778,107 @@ func testCheckpoints(t *testing.T, s carnet.Store) {
 		}
 		return nil
 	})
+}
+
+// testAuditLinkedInTransactions: an AppendLinked (which PostgreSQL sends with the
+// transaction's next statement, or alone at its commit) is atomic with the rest of its
+// transaction, seen by its later statements, and in order with other appends.
+func testAuditLinkedInTransactions(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	linked := func(action string) *carnet.AuditEvent {
+		e := auditEvent(p.ID, carnet.AuditHead{}, action)
+		e.Seq, e.PrevHash, e.Hash = 0, nil, nil
+		return e
+	}
+	events := func() []*carnet.AuditEvent {
+		var evs []*carnet.AuditEvent
+		view(t, s, func(tx carnet.Tx) error {
+			var err error
+			evs, err = tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID})
+			return err
+		})
+		return evs
+	}
+	messages := func() int {
+		var n int
+		view(t, s, func(tx carnet.Tx) error {
+			ms, err := tx.ListOutbox(ctx, p.ID)
+			n = len(ms)
+			return err
+		})
+		return n
+	}
+	// Alone, on a chain without a head row yet (a new chain).
+	first := linked("document.read")
+	update(t, s, func(tx carnet.Tx) error {
+		if _, err := tx.Patient(ctx, p.ID); err != nil {
+			return err
+		}
+		return tx.AppendLinked(ctx, first)
+	})
+	if evs := events(); len(evs) != 1 || first.Seq != 1 || evs[0].ID != first.ID {
+		t.Fatalf("an append alone on a new chain: %d events, seq %d", len(evs), first.Seq)
+	}
+	// A failing transaction keeps neither its append nor its other writes.
+	failed := errors.New("the transaction's own failure")
+	err := s.Update(ctx, func(tx carnet.Tx) error {
+		if err := tx.AppendLinked(ctx, linked("document.read")); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) || len(events()) != 1 {
+		t.Fatalf("failing transaction: %v, %d events", err, len(events()))
+	}
+	err = s.Update(ctx, func(tx carnet.Tx) error {
+		if err := tx.AppendLinked(ctx, linked("document.read")); err != nil {
+			return err
+		}
+		if err := tx.EnqueueOutbox(ctx, newMessage(p.ID, "after-append")); err != nil {
+			return err
+		}
+		return failed
+	})
+	if !errors.Is(err, failed) || len(events()) != 1 || messages() != 0 {
+		t.Fatalf("failing transaction with a write after the append: %v, %d events, %d messages", err, len(events()), messages())
+	}
+	// Later statements see the event; two appends keep their order; a write after them
+	// commits with them.
+	a, b := linked("document.list"), linked("document.read")
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.AppendLinked(ctx, a); err != nil {
+			return err
+		}
+		evs, err := tx.ListAudit(ctx, carnet.AuditFilter{PatientID: p.ID})
+		if err != nil {
+			return err
+		}
+		if len(evs) != 2 || evs[1].ID != a.ID {
+			t.Errorf("the transaction does not see its append: %d events", len(evs))
+		}
+		if err := tx.AppendLinked(ctx, b); err != nil {
+			return err
+		}
+		return tx.EnqueueOutbox(ctx, newMessage(p.ID, "with-appends"))
+	})
+	evs := events()
+	if len(evs) != 3 || evs[1].ID != a.ID || evs[2].ID != b.ID || a.Seq != 2 || b.Seq != 3 || messages() != 1 {
+		t.Fatalf("two appends and a message: %d events, seqs %d %d, %d messages", len(evs), a.Seq, b.Seq, messages())
+	}
+	view(t, s, func(tx carnet.Tx) error {
+		head, err := tx.AuditHead(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if probs := audit.VerifyChain(p.ID, evs, []audit.Anchor{audit.AnchorFromHead(head)}); len(probs) != 0 {
+			t.Errorf("chain: %+v", probs)
+		}
+		return nil
+	})
+	// A read-only transaction refuses it.
+	if err := s.View(ctx, func(tx carnet.Tx) error { return tx.AppendLinked(ctx, linked("document.read")) }); err == nil {
+		t.Errorf("AppendLinked in a read-only transaction succeeded")
+	}
 }
 
 func newMessage(patientID, key string) *carnet.OutboxMessage {

@@ -192,6 +192,8 @@ func (tx *Tx) appendLinkedNow(ctx context.Context, e *carnet.AuditEvent) error {
 			return tx.db.wrap(op, err)
 		}
 		e.Seq, e.PrevHash, e.Hash = seq, prev, hash
+		// Sent alone (tx.direct), the event is already committed when this fails: the request
+		// fails all the same, and chain verification reports the event.
 		if !bytes.Equal(audit.Hash(e), hash) {
 			return &carnet.Error{Code: carnet.EINTEGRITY, Op: op, Message: "le chaînage calculé par la base diffère"}
 		}

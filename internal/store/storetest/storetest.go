@@ -549,6 +549,13 @@ func testDataKeys(t *testing.T, s carnet.Store) {
 	})
 }
 
+// unlinkedEvent is an event for AppendLinked, which sets its link.
+func unlinkedEvent(patientID, action string) *carnet.AuditEvent {
+	e := auditEvent(patientID, carnet.AuditHead{}, action)
+	e.Seq, e.PrevHash, e.Hash = 0, nil, nil
+	return e
+}
+
 func auditEvent(patientID string, head carnet.AuditHead, action string) *carnet.AuditEvent {
 	e := &carnet.AuditEvent{ID: newID(), PatientID: patientID, Time: time.Now().UTC().Truncate(time.Microsecond),
 		ActorKind: carnet.ActorProfessional, ActorID: "pro-1", ActorName: "Dr Paul Martin", ActorProfession: "10",
@@ -681,11 +688,7 @@ func testAuditConcurrent(t *testing.T, s carnet.Store) {
 // with audit.VerifyChain, and the store must have set each event's link as audit.Link does.
 func testAuditLinked(t *testing.T, s carnet.Store) {
 	p := createPatient(t, s)
-	linked := func(action string) *carnet.AuditEvent {
-		e := auditEvent(p.ID, carnet.AuditHead{}, action)
-		e.Seq, e.PrevHash, e.Hash = 0, nil, nil
-		return e
-	}
+	linked := func(action string) *carnet.AuditEvent { return unlinkedEvent(p.ID, action) }
 	const workers, each = 8, 12
 	concurrently(t, "linked append", workers, each, func() error {
 		e := linked("document.read")
@@ -785,11 +788,7 @@ func testCheckpoints(t *testing.T, s carnet.Store) {
 // transaction, seen by its later statements, and in order with other appends.
 func testAuditLinkedInTransactions(t *testing.T, s carnet.Store) {
 	p := createPatient(t, s)
-	linked := func(action string) *carnet.AuditEvent {
-		e := auditEvent(p.ID, carnet.AuditHead{}, action)
-		e.Seq, e.PrevHash, e.Hash = 0, nil, nil
-		return e
-	}
+	linked := func(action string) *carnet.AuditEvent { return unlinkedEvent(p.ID, action) }
 	events := func() []*carnet.AuditEvent {
 		var evs []*carnet.AuditEvent
 		view(t, s, func(tx carnet.Tx) error {

@@ -466,7 +466,7 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) scanner {
 // stmt returns the statement of a query prepared in this database transaction (nil when the
 // dialect does not prepare). Statements are closed with the transaction.
 func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	if !tx.db.dialect.PrepareInTx {
+	if !tx.db.dialect.PrepareInTx || tx.tx == nil { // (a LazyBegin transaction prepares nothing itself)
 		return nil, nil
 	}
 	return tx.db.txStmt(ctx, tx.tx, tx.pool, tx.stmts, query)

@@ -1,11 +1,10 @@
 package service
 
 import (
-	"time"
-
 	"bytes"
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/keys"

@@ -197,7 +197,7 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		pr.professional_id, pr.rpps, pr.profession, pr.specialty, pr.civility, pr.family_name, pr.given_name,
 		pr.structure_id, pr.structure_name, pr.email, pr.active, pr.created_at, pr.updated_at,
 		e.mode, e.reason, e.started_at, e.ends_at,
-		EXISTS (SELECT 1 FROM audit_events a WHERE a.patient_id = p.patient_id AND a.actor_id = ? AND a.decision = ?
+		EXISTS (SELECT 1 FROM audit_events a WHERE a.patient_id = ? AND a.actor_id = ? AND a.decision = ?
 			AND a.action <> 'patient.search'),
 		k.wrapped, k.kek_id, k.created_at, k.destroyed_at,
 		(SELECT ` + tx.db.dialect.JSONRows(`c.patient_id, c.consent_id, c.professional_id, c.kind, c.purpose, c.declared_at, c.expires_at, c.revoked_at`) + `
@@ -230,7 +230,7 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		keyCreated, keyDestroyed                      sql.NullInt64
 		consents, blocks                              sql.NullString
 	)
-	err := tx.queryRow(ctx, q, actorID, carnet.DecisionAllow, actorID, actorID, actorID, actorID, patientID).Scan(
+	err := tx.queryRow(ctx, q, patientID, actorID, carnet.DecisionAllow, actorID, actorID, actorID, actorID, patientID).Scan(
 		&pt.ID, &pt.NIRSealed, &pt.INSOID, &pt.BirthName, &pt.GivenNames, &pt.UsedName, &pt.Sex, &birth,
 		&pt.BirthPlace, &pt.Email, &pt.Mobile, &pt.PostalAddress, &pt.RightsHolderID, &pt.Status, &created, &updated, &closed,
 		&hideAll, &regAllowed, &bgAllowed, &treating, &admin, &nAccess, &nAction, &nEmergency, &sUpdated,

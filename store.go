@@ -76,6 +76,10 @@ type Tx interface {
 	// finding the patient by INS, "patient.search"). ENOTFOUND if there is
 	// no such patient.
 	Subject(ctx context.Context, patientID, actorID string) (*Subject, error)
+	// SubjectDocument is Subject with the patient's document documentID, read by the same query
+	// (one round trip fewer on PostgreSQL): Subject.Document, nil when the patient has no
+	// document by that ID.
+	SubjectDocument(ctx context.Context, patientID, actorID, documentID string) (*Subject, error)
 
 	CreateProfessional(ctx context.Context, p *Professional) error
 	Professional(ctx context.Context, id string) (*Professional, error)
@@ -242,4 +246,6 @@ type Subject struct {
 	Blocks   []*Block
 	// The patient's wrapped data key; nil when the patient has none.
 	DataKey *DataKey
+	// The document asked of SubjectDocument; nil when there is none, and from Subject.
+	Document *Document
 }

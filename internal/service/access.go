@@ -28,19 +28,41 @@ type subject struct {
 // professional with an open emergency session on this record acts in its mode: load sets the
 // actor's mode, reason and start from it.
 func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, patientID string) (*subject, error) {
+	sub, _, err := s.loadWith(ctx, tx, actor, patientID, "")
+	return sub, err
+}
+
+// loadDocument is load that also reads one of the patient's documents, in the same query;
+// ENOTFOUND "document introuvable" when the patient has no document by that ID.
+func (s *Service) loadDocument(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, patientID, docID string) (*subject, *carnet.Document, error) {
+	sub, d, err := s.loadWith(ctx, tx, actor, patientID, docID)
+	if err == nil && d == nil {
+		err = carnet.Errorf(carnet.ENOTFOUND, "document introuvable")
+	}
+	return sub, d, err
+}
+
+func (s *Service) loadWith(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, patientID, docID string) (*subject, *carnet.Document, error) {
 	professional := actor.Kind == carnet.ActorProfessional || actor.Kind == carnet.ActorRegulator
 	actorID := ""
 	if professional {
 		actorID = actor.ID
 	}
-	// One query for the patient, their settings and the professional's standing on the record.
-	row, err := tx.Subject(ctx, patientID, actorID)
+	// One query for the patient, their settings, the professional's standing on the record and
+	// the document asked for.
+	var row *carnet.Subject
+	var err error
+	if docID == "" {
+		row, err = tx.Subject(ctx, patientID, actorID)
+	} else {
+		row, err = tx.SubjectDocument(ctx, patientID, actorID, docID)
+	}
 	if err != nil {
-		return nil, notFound(err)
+		return nil, nil, notFound(err)
 	}
 	sub := &subject{patient: row.Patient, settings: row.Settings, pro: row.Professional, accessed: row.Accessed, key: row.DataKey}
 	if !professional {
-		return sub, nil
+		return sub, row.Document, nil
 	}
 	if sub.pro != nil {
 		// The directory, read in this transaction, is the truth about the professional: a
@@ -56,7 +78,7 @@ func (s *Service) load(ctx context.Context, tx carnet.Tx, actor *carnet.Actor, p
 		}
 		reportMode(ctx, sess.Mode, sess.EndsAt)
 	}
-	return sub, nil
+	return sub, row.Document, nil
 }
 
 // notFound hides whether a patient exists from callers that may not know it.

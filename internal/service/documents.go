@@ -164,13 +164,11 @@ func (s *Service) ReadDocument(ctx context.Context, actor carnet.Actor, patientI
 	var dek []byte
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, &actor, patientID)
+		sub, doc, err := s.loadDocument(ctx, tx, &actor, patientID, docID)
 		if err != nil {
 			return err
 		}
-		if d, err = tx.Document(ctx, patientID, docID); err != nil {
-			return carnet.Errorf(carnet.ENOTFOUND, "document introuvable")
-		}
+		d = doc
 		return s.decided(ctx, tx, actor, sub, policy.ActionReadDocument, d, "document", docID, &denied, func() error {
 			dek, err = s.subjectKey(ctx, tx, sub)
 			return err
@@ -317,13 +315,11 @@ func (s *Service) ChangeDocument(ctx context.Context, actor carnet.Actor, patien
 	var d *carnet.Document
 	var denied error
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, &actor, patientID)
+		sub, doc, err := s.loadDocument(ctx, tx, &actor, patientID, docID)
 		if err != nil {
 			return err
 		}
-		if d, err = tx.Document(ctx, patientID, docID); err != nil {
-			return carnet.Errorf(carnet.ENOTFOUND, "document introuvable")
-		}
+		d = doc
 		return s.decided(ctx, tx, actor, sub, action, d, "document", docID, &denied, func() error {
 			switch change {
 			case HideFromProfessionals:

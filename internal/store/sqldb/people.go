@@ -189,7 +189,22 @@ func (tx *Tx) ListProfessionals(ctx context.Context, f carnet.ProfessionalFilter
 
 // Subject reads a patient, their settings and the actor's standing on the record in one query.
 func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.Subject, error) {
-	const op = "store.Subject"
+	return tx.subject(ctx, "store.Subject", patientID, actorID, "")
+}
+
+// SubjectDocument is Subject with one of the patient's documents read by the same query.
+func (tx *Tx) SubjectDocument(ctx context.Context, patientID, actorID, documentID string) (*carnet.Subject, error) {
+	return tx.subject(ctx, "store.SubjectDocument", patientID, actorID, documentID)
+}
+
+// subject reads a Subject, with the document documentID when it is not empty.
+func (tx *Tx) subject(ctx context.Context, op, patientID, actorID, documentID string) (*carnet.Subject, error) {
+	withDoc := documentID != ""
+	docCols, docJoin := "", ""
+	if withDoc {
+		docCols = ",\n\t\t" + joinedDocumentCols
+		docJoin = "\n\t\tLEFT JOIN documents d ON d.patient_id = p.patient_id AND d.document_id = ?"
+	}
 	q := `SELECT p.patient_id, p.nir_sealed, p.ins_oid, p.birth_name, p.given_names, p.used_name, p.sex, p.birth_date,
 		p.birth_place, p.email, p.mobile, p.postal_address, p.rights_holder_id, p.status, p.created_at, p.updated_at, p.closed_at,
 		s.hide_all, s.regulation_allowed, s.break_glass_allowed, s.treating_doctor_id, s.administrator_id,
@@ -203,12 +218,12 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		(SELECT ` + tx.db.dialect.JSONRows(`c.patient_id, c.consent_id, c.professional_id, c.kind, c.purpose, c.declared_at, c.expires_at, c.revoked_at`) + `
 			FROM consents c WHERE c.patient_id = p.patient_id AND c.professional_id = ?),
 		(SELECT ` + tx.db.dialect.JSONRows(`b.patient_id, b.block_id, b.professional_id, b.structure_id, b.created_at, b.removed_at`) + `
-			FROM blocks b WHERE b.patient_id = p.patient_id AND ? <> '')
+			FROM blocks b WHERE b.patient_id = p.patient_id AND ? <> '')` + docCols + `
 		FROM patients p
 		LEFT JOIN settings s ON s.patient_id = p.patient_id
 		LEFT JOIN professionals pr ON pr.professional_id = ?
 		LEFT JOIN emergency_sessions e ON e.patient_id = p.patient_id AND e.professional_id = ?
-		LEFT JOIN data_keys k ON k.patient_id = p.patient_id
+		LEFT JOIN data_keys k ON k.patient_id = p.patient_id` + docJoin + `
 		WHERE p.patient_id = ?`
 	var (
 		pt                                            carnet.Patient
@@ -230,12 +245,22 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 		keyCreated, keyDestroyed                      sql.NullInt64
 		consents, blocks                              sql.NullString
 	)
-	err := tx.queryRow(ctx, q, patientID, actorID, carnet.DecisionAllow, actorID, actorID, actorID, actorID, patientID).Scan(
-		&pt.ID, &pt.NIRSealed, &pt.INSOID, &pt.BirthName, &pt.GivenNames, &pt.UsedName, &pt.Sex, &birth,
+	args := []any{patientID, actorID, carnet.DecisionAllow, actorID, actorID, actorID, actorID}
+	if withDoc {
+		args = append(args, documentID)
+	}
+	args = append(args, patientID)
+	dest := []any{&pt.ID, &pt.NIRSealed, &pt.INSOID, &pt.BirthName, &pt.GivenNames, &pt.UsedName, &pt.Sex, &birth,
 		&pt.BirthPlace, &pt.Email, &pt.Mobile, &pt.PostalAddress, &pt.RightsHolderID, &pt.Status, &created, &updated, &closed,
 		&hideAll, &regAllowed, &bgAllowed, &treating, &admin, &nAccess, &nAction, &nEmergency, &sUpdated,
 		&proID, &rpps, &prof, &spec, &civ, &fam, &given, &structID, &structName, &proEmail, &proActive, &proCreated, &proUpdated,
-		&mode, &reason, &started, &ends, &accessed, &keyWrapped, &keyKEK, &keyCreated, &keyDestroyed, &consents, &blocks)
+		&mode, &reason, &started, &ends, &accessed, &keyWrapped, &keyKEK, &keyCreated, &keyDestroyed, &consents, &blocks}
+	var doc documentScan
+	var docFound bool
+	if withDoc {
+		dest = append(append(dest, &docFound), doc.dest()...)
+	}
+	err := tx.queryRow(ctx, q, args...).Scan(dest...)
 	if err != nil {
 		return nil, tx.db.wrap(op, err)
 	}
@@ -249,6 +274,9 @@ func (tx *Tx) Subject(ctx context.Context, patientID, actorID string) (*carnet.S
 			NotifyAccess: nAccess.String, NotifyAction: nAction.String, NotifyEmergency: nEmergency.String, UpdatedAt: fromMicros(sUpdated.Int64)}
 	}
 	sub.Settings = &st
+	if docFound {
+		sub.Document = doc.document()
+	}
 	if proID.Valid && actorID != "" {
 		sub.Professional = &carnet.Professional{ID: proID.String, RPPS: rpps.String, Profession: carnet.Profession(prof.String),
 			Specialty: spec.String, Civility: civ.String, FamilyName: fam.String, GivenName: given.String, StructureID: structID.String,

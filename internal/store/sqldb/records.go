@@ -12,16 +12,52 @@ const documentCols = `patient_id, document_id, type_code, class, title_sealed, a
 	structure_id, service_date, status, replaces_id, hidden_from_professionals, hidden_from_patient,
 	hidden_from_representatives, content_hash, size, media_type, blob_key, created_at, updated_at`
 
+// documentScan holds a scan of documentCols until the document is finished.
+type documentScan struct {
+	d                         carnet.Document
+	service, created, updated int64
+}
+
+// dest is documentCols' destinations, in order.
+func (ds *documentScan) dest() []any {
+	d := &ds.d
+	return []any{&d.PatientID, &d.ID, &d.TypeCode, &d.Class, &d.TitleSealed, &d.AuthorKind, &d.AuthorID, &d.AuthorName,
+		&d.StructureID, &ds.service, &d.Status, &d.ReplacesID, &d.HiddenFromProfessionals, &d.HiddenFromPatient,
+		&d.HiddenFromRepresentatives, &d.ContentHash, &d.Size, &d.MediaType, &d.BlobKey, &ds.created, &ds.updated}
+}
+
+func (ds *documentScan) document() *carnet.Document {
+	d := ds.d
+	d.ServiceDate, d.CreatedAt, d.UpdatedAt = fromMicros(ds.service), fromMicros(ds.created), fromMicros(ds.updated)
+	return &d
+}
+
+// joinedDocumentCols is documentCols read from a LEFT JOINed "documents d", preceded by whether
+// a row joined: when none did, every column reads as its zero value (byte strings as nil).
+var joinedDocumentCols = func() string {
+	var cols []string
+	for _, c := range strings.Split(documentCols, ",") {
+		c = strings.TrimSpace(c)
+		switch c {
+		case "title_sealed", "content_hash":
+			cols = append(cols, "d."+c)
+		case "service_date", "size", "created_at", "updated_at":
+			cols = append(cols, "COALESCE(d."+c+", 0)")
+		case "hidden_from_professionals", "hidden_from_patient", "hidden_from_representatives":
+			cols = append(cols, "COALESCE(d."+c+", false)")
+		default:
+			cols = append(cols, "COALESCE(d."+c+", '')")
+		}
+	}
+	return "d.document_id IS NOT NULL, " + strings.Join(cols, ", ")
+}()
+
 func scanDocument(s scanner) (*carnet.Document, error) {
-	var d carnet.Document
-	var service, created, updated int64
-	if err := s.Scan(&d.PatientID, &d.ID, &d.TypeCode, &d.Class, &d.TitleSealed, &d.AuthorKind, &d.AuthorID, &d.AuthorName,
-		&d.StructureID, &service, &d.Status, &d.ReplacesID, &d.HiddenFromProfessionals, &d.HiddenFromPatient,
-		&d.HiddenFromRepresentatives, &d.ContentHash, &d.Size, &d.MediaType, &d.BlobKey, &created, &updated); err != nil {
+	var ds documentScan
+	if err := s.Scan(ds.dest()...); err != nil {
 		return nil, err
 	}
-	d.ServiceDate, d.CreatedAt, d.UpdatedAt = fromMicros(service), fromMicros(created), fromMicros(updated)
-	return &d, nil
+	return ds.document(), nil
 }
 
 // CreateDocument inserts a document's metadata; the title must be sealed.

@@ -38,6 +38,7 @@ func Run(t *testing.T, open Open) {
 		{"DataKeys", testDataKeys},
 		{"EmergencySessions", testEmergencySessions},
 		{"Subject", testSubject},
+		{"SubjectDocument", testSubjectDocument},
 		{"Audit", testAudit},
 		{"AuditConcurrentAppends", testAuditConcurrent},
 		{"AuditLinked", testAuditLinked},
@@ -1470,6 +1471,73 @@ func testSubject(t *testing.T, s carnet.Store) {
 		if err != nil || none.Consents != nil || none.Blocks != nil || !reflect.DeepEqual(none.DataKey, k) {
 			t.Errorf("subject without actor: %v %v %+v %v", none.Consents, none.Blocks, none.DataKey, err)
 		}
+		return nil
+	})
+}
+
+// testSubjectDocument: the subject read with a document is the subject read alone plus the
+// document as Document reads it; another patient's document, or none, reads as nil.
+func testSubjectDocument(t *testing.T, s carnet.Store) {
+	p := createPatient(t, s)
+	other := createPatient(t, s)
+	pro := NewProfessional("10000000035", "10")
+	d := NewDocument(p.ID, "11488-4", 5)
+	d.HiddenFromPatient, d.ReplacesID, d.StructureID = true, newID(), "struct-1"
+	d2 := NewDocument(p.ID, "18748-4", 6)
+	d2.HiddenFromProfessionals, d2.HiddenFromRepresentatives, d2.Status = true, true, carnet.DocDeprecated
+	elsewhere := NewDocument(other.ID, "11488-4", 7)
+	update(t, s, func(tx carnet.Tx) error {
+		if err := tx.CreateProfessional(ctx, pro); err != nil {
+			return err
+		}
+		if err := tx.CreateConsent(ctx, &carnet.Consent{ID: newID(), PatientID: p.ID, ProfessionalID: pro.ID,
+			Kind: carnet.ConsentOral, DeclaredAt: time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)}); err != nil {
+			return err
+		}
+		for _, d := range []*carnet.Document{d, d2, elsewhere} {
+			if err := tx.CreateDocument(ctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx carnet.Tx) error {
+		alone, err := tx.Subject(ctx, p.ID, pro.ID)
+		if err != nil {
+			return err
+		}
+		for _, actor := range []string{pro.ID, ""} {
+			for _, want := range []*carnet.Document{d, d2} {
+				sub, err := tx.SubjectDocument(ctx, p.ID, actor, want.ID)
+				if err != nil {
+					return err
+				}
+				sep, err := tx.Document(ctx, p.ID, want.ID)
+				if err != nil {
+					return err
+				}
+				if !reflect.DeepEqual(sub.Document, sep) {
+					t.Errorf("document with the subject (actor %q):\n%+v\nseparately:\n%+v", actor, sub.Document, sep)
+				}
+				if actor == pro.ID {
+					sub.Document = nil
+					if !reflect.DeepEqual(sub, alone) {
+						t.Errorf("subject with a document:\n%+v\nalone:\n%+v", sub, alone)
+					}
+				}
+			}
+		}
+		for _, id := range []string{elsewhere.ID, newID()} {
+			sub, err := tx.SubjectDocument(ctx, p.ID, pro.ID, id)
+			if err != nil || sub.Document != nil || sub.Patient.ID != p.ID || len(sub.Consents) != 1 {
+				t.Errorf("subject with a document not the patient's: %+v %v", sub, err)
+			}
+		}
+		if alone.Document != nil {
+			t.Errorf("Subject read a document: %+v", alone.Document)
+		}
+		_, err = tx.SubjectDocument(ctx, newID(), pro.ID, d.ID)
+		wantCode(t, err, carnet.ENOTFOUND)
 		return nil
 	})
 }

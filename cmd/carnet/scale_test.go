@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/store/postgres/pgtest"
 )
 
@@ -45,5 +48,30 @@ func TestServeOnPostgreSQLAndS3(t *testing.T) {
 	s2 := start(t, env, "serve", "--demo")
 	if _, body := get(t, s2.url+"/etat"); !strings.Contains(body, "4 espaces santé") {
 		t.Errorf("after restart: %s", body)
+	}
+}
+
+// TestAppendBatchSetting: CARNET_PG_APPEND_BATCH takes a positive integer and refuses anything
+// else before connecting; 1 (no batching) and a size both open the store.
+func TestAppendBatchSetting(t *testing.T) {
+	for _, bad := range []string{"0", "-3", "beaucoup"} {
+		e := &env{getenv: func(k string) string {
+			return map[string]string{"CARNET_DATABASE_URL": "host=127.0.0.1 port=1", "CARNET_PG_APPEND_BATCH": bad}[k]
+		}, log: slog.New(slog.DiscardHandler)}
+		_, err := e.openStore(context.Background(), t.TempDir())
+		if carnet.ErrorCode(err) != carnet.EINVALID || !strings.Contains(err.Error(), "CARNET_PG_APPEND_BATCH") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	url := pgtest.NewDatabase(t)
+	for _, good := range []string{"1", "16"} {
+		e := &env{getenv: func(k string) string {
+			return map[string]string{"CARNET_DATABASE_URL": url, "CARNET_PG_APPEND_BATCH": good}[k]
+		}, log: slog.New(slog.DiscardHandler)}
+		s, err := e.openStore(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatalf("%q: %v", good, err)
+		}
+		s.Close()
 	}
 }

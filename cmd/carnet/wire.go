@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,15 @@ func (e *env) dataDir(flagValue string) string {
 // openStore opens PostgreSQL if CARNET_DATABASE_URL is set, else SQLite under the data dir.
 func (e *env) openStore(ctx context.Context, dataDir string) (carnet.Store, error) {
 	if url := e.getenv("CARNET_DATABASE_URL"); url != "" {
-		return postgres.Open(ctx, url, postgres.Options{Logger: e.log})
+		o := postgres.Options{Logger: e.log}
+		if v := e.getenv("CARNET_PG_APPEND_BATCH"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, carnet.Errorf(carnet.EINVALID, "CARNET_PG_APPEND_BATCH : un entier positif est attendu (1 : pas de regroupement), pas %q", v)
+			}
+			o.AppendBatch = n
+		}
+		return postgres.Open(ctx, url, o)
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, carnet.WrapErr("open data dir", carnet.EUNAVAILABLE, err)

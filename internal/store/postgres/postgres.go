@@ -48,7 +48,10 @@ var Dialect = sqldb.Dialect{
 type Options struct {
 	Logger   *slog.Logger
 	MaxConns int // default 20
-	Store    []sqldb.Option
+	// AppendBatch is the most lone audit appends linked and committed by one statement
+	// (sqldb.WithAppendBatching): default 64; 1 sends each alone.
+	AppendBatch int
+	Store       []sqldb.Option
 }
 
 // Open connects to the database at url (a libpq URL or key=value string), applies migrations and
@@ -72,7 +75,10 @@ func Open(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
 		db.Close()
 		return nil, err
 	}
-	return sqldb.New(db, db, Dialect, o.Store...), nil
+	if o.AppendBatch == 0 {
+		o.AppendBatch = 64
+	}
+	return sqldb.New(db, db, Dialect, append([]sqldb.Option{sqldb.WithAppendBatching(o.AppendBatch)}, o.Store...)...), nil
 }
 
 func pgCode(err error) string {

@@ -59,6 +59,7 @@ type DB struct {
 	now     func() time.Time
 	queries sync.Map        // '?' query → dialect query
 	group   *groupCommitter // nil: one database transaction per Update
+	appends *appendBatcher  // nil: each lone append is its own statement
 	kept    stmtCache       // PrepareInTx: statements prepared once per pool
 }
 
@@ -156,6 +157,7 @@ func New(write, read *sql.DB, d Dialect, opts ...Option) *DB {
 		o(db)
 	}
 	db.startGroup()
+	db.startAppends()
 	return db
 }
 
@@ -165,6 +167,7 @@ func (db *DB) WriteDB() *sql.DB { return db.write }
 // Close closes both pools.
 func (db *DB) Close() error {
 	db.stopGroup()
+	db.stopAppends()
 	db.kept.mu.Lock()
 	for _, m := range db.kept.m {
 		for _, st := range m {
@@ -245,8 +248,8 @@ func (db *DB) runLazy(ctx context.Context, pool *sql.DB, readOnly bool, fn func(
 	if err != nil {
 		return db.wrap("store.begin", err)
 	}
-	defer conn.Close()
 	tx := &Tx{conn: conn, ctx: ctx, db: db, pool: pool, now: db.now().UTC().Truncate(time.Microsecond), readOnly: readOnly}
+	defer func() { tx.conn.Close() }()
 	defer func() {
 		if tx.tx != nil {
 			tx.tx.Rollback() // after a failure; a no-op after the commit
@@ -260,8 +263,21 @@ func (db *DB) runLazy(ctx context.Context, pool *sql.DB, readOnly bool, fn func(
 		if e == nil {
 			return nil // reads only
 		}
+		tx.pending = nil
+		if db.appends != nil {
+			// Appended with the lone appends of concurrent transactions (appends.go). The
+			// connection goes back to the pool first: the batch needs one, and the pool may be
+			// all held by transactions waiting for it.
+			tx.conn.Close()
+			if err := db.batchAppend(ctx, e, tx.now); !errors.Is(err, errAppendYourself) {
+				return err
+			}
+			if tx.conn, err = pool.Conn(ctx); err != nil {
+				return db.wrap("store.begin", err)
+			}
+		}
 		// The transaction's only write, alone: atomic on its own, committed when it returns.
-		tx.pending, tx.direct = nil, true
+		tx.direct = true
 		err := tx.appendLinkedNow(ctx, e)
 		tx.direct = false
 		if !errors.Is(err, errNoHead) {

@@ -19,8 +19,10 @@ import (
 // the batch instead of one per read. Each read still returns only once its event is committed.
 // Several events of one chain are linked one after the other, in the order they came; the heads
 // are locked in patient order.
-// Whatever a batch cannot do — a chain without a head row, a failed statement — is handed back,
-// and the read appends its event on its own connection as before.
+// Whatever a batch cannot do — a chain without a head row, a statement the server refuses — is
+// handed back, and the read appends its event on its own connection as before; when the outcome
+// of a batch is unknown (the connection failed), its reads fail rather than risk recording an
+// event twice.
 
 // WithAppendBatching batches lone appends, up to maxBatch per statement (PostgreSQL; ignored by
 // dialects without LazyBegin and SQLHash).
@@ -52,7 +54,7 @@ type loneAppend struct {
 var errAppendYourself = errors.New("append not batched")
 
 // batchTimeout bounds one batch's statement.
-const batchTimeout = 30 * time.Second
+var batchTimeout = 30 * time.Second
 
 func (db *DB) startAppends() {
 	if db.appends == nil {
@@ -186,11 +188,23 @@ func (db *DB) runAppendBatch(batch []*loneAppend) {
 			err = cerr
 		}
 	}
-	if err != nil {
-		// The statement failed, so nothing of it is committed: each event is appended by its
-		// own transaction.
+	var refused interface{ SQLState() string }
+	switch {
+	case err == nil:
+	case errors.As(err, &refused):
+		// The server refused the statement, so nothing of it is committed: each event is
+		// appended by its own transaction.
 		for _, a := range batch {
 			a.err = errAppendYourself
+		}
+	default:
+		// The connection failed (or the time ran out) with the outcome unknown: appending the
+		// events again could record them twice, so their transactions fail.
+		for _, a := range batch {
+			a.err = db.wrap(op, err)
+			if carnet.ErrorCode(a.err) == carnet.EINTERNAL {
+				a.err = carnet.WrapErr(op, carnet.EUNAVAILABLE, err)
+			}
 		}
 	}
 	if len(batch) > 1 {

@@ -157,6 +157,15 @@ func TestAppendBatch(t *testing.T) {
 		t.Error("an event with a NUL byte was stored")
 	}
 	chain(t, db, ps[1])
+
+	// A batch whose outcome is unknown (here its time ran out) fails its events rather than
+	// handing them back to be appended a second time.
+	sqldb.SetBatchTimeout(t, time.Nanosecond)
+	late := event(ps[2])
+	errs = sqldb.RunAppendBatch(db, []*carnet.AuditEvent{late}, time.Now())
+	if carnet.ErrorCode(errs[0]) != carnet.EUNAVAILABLE {
+		t.Errorf("batch out of time: %v", errs[0])
+	}
 }
 
 // TestAppendBatchConcurrent: lone appends from many transactions at once, two goroutines per

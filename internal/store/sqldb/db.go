@@ -45,8 +45,9 @@ type Dialect struct {
 	// write or locking read, its plain SELECTs run on its connection outside a transaction: in
 	// READ COMMITTED each statement takes its own snapshot inside a transaction too, so they
 	// see what they would have seen after BEGIN. An AppendLinked that nothing follows is sent at
-	// the commit, alone, as the one atomic statement of the transaction. An audited read is then
-	// three round trips (subject, document, append) instead of five.
+	// the commit, alone, as the one atomic statement of the transaction (or with the lone appends
+	// of concurrent transactions: WithAppendBatching). An audited read is then two round trips
+	// (subject with its document, append) instead of five.
 	LazyBegin bool
 }
 

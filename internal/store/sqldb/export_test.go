@@ -26,3 +26,10 @@ func RunAppendBatch(db *DB, events []*carnet.AuditEvent, now time.Time) []error 
 
 // SharedAppends is how many events were committed in batches of two or more.
 func SharedAppends(db *DB) int64 { return db.appends.shared.Load() }
+
+// SetBatchTimeout sets the time a batch's statement may take, until the test ends.
+func SetBatchTimeout(t interface{ Cleanup(func()) }, d time.Duration) {
+	old := batchTimeout
+	batchTimeout = d
+	t.Cleanup(func() { batchTimeout = old })
+}

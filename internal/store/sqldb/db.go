@@ -273,9 +273,11 @@ func (db *DB) runLazy(ctx context.Context, pool *sql.DB, readOnly bool, fn func(
 			if err := db.batchAppend(ctx, e, tx.now); !errors.Is(err, errAppendYourself) {
 				return err
 			}
-			if tx.conn, err = pool.Conn(ctx); err != nil {
-				return db.wrap("store.begin", err)
+			c, err := pool.Conn(ctx)
+			if err != nil {
+				return db.wrap("store.begin", err) // (the deferred Close closes the old one again: a no-op)
 			}
+			tx.conn = c
 		}
 		// The transaction's only write, alone: atomic on its own, committed when it returns.
 		tx.direct = true

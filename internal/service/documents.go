@@ -111,7 +111,8 @@ func (s *Service) deposit(ctx context.Context, actor carnet.Actor, patientID str
 	}
 	var denied error
 	err = s.store.Update(ctx, func(tx carnet.Tx) error {
-		sub, err := s.load(ctx, tx, &actor, patientID)
+		// A replacement's old version comes with the subject (nil when there is none).
+		sub, old, err := s.loadWith(ctx, tx, &actor, patientID, replaces)
 		if err != nil {
 			return err
 		}
@@ -120,9 +121,8 @@ func (s *Service) deposit(ctx context.Context, actor carnet.Actor, patientID str
 		}
 		action, target := policy.ActionDepositDocument, d
 		dec := s.decide(actor, sub, policy.ActionDepositDocument, d, tx)
-		var old *carnet.Document
 		if replaces != "" {
-			if old, err = tx.Document(ctx, patientID, replaces); err != nil {
+			if old == nil {
 				return carnet.Errorf(carnet.ENOTFOUND, "document à remplacer introuvable")
 			}
 			if old.Status != carnet.DocCurrent {

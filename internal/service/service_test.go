@@ -481,3 +481,27 @@ func TestProfileAndWishesRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// TestReplaceUnknownDocument: replacing a document the patient does not have is "not found" and
+// leaves the record as it was; the real one is then replaced.
+func TestReplaceUnknownDocument(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, w *world) {
+		d := w.deposit(t, w.doctor, "11488-4", "Compte rendu", "texte")
+		v2 := func() service.NewDocument {
+			return service.NewDocument{TypeCode: "11488-4", Title: "v2", MediaType: "text/plain", Body: strings.NewReader("texte 2")}
+		}
+		_, err := w.svc.ReplaceDocument(ctx, w.doctor, w.patient.ID, "01a20000-0000-7000-8000-000000000000", v2())
+		wantCode(t, err, carnet.ENOTFOUND)
+		if !strings.Contains(err.Error(), "document à remplacer introuvable") {
+			t.Errorf("message: %v", err)
+		}
+		docs, err := w.svc.ListDocuments(ctx, w.doctor, w.patient.ID, carnet.DocumentFilter{})
+		if err != nil || len(docs) != 1 || docs[0].ID != d.ID || docs[0].Status != carnet.DocCurrent {
+			t.Fatalf("record after a refused replacement: %d documents, %v", len(docs), err)
+		}
+		nd, err := w.svc.ReplaceDocument(ctx, w.doctor, w.patient.ID, d.ID, v2())
+		if err != nil || nd.ReplacesID != d.ID {
+			t.Fatalf("replace: %v %+v", err, nd)
+		}
+	})
+}

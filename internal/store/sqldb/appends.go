@@ -126,7 +126,7 @@ func (db *DB) runAppendBatch(batch []*loneAppend) {
 	const op = "store.AppendLinked"
 	n := len(batch)
 	patients, pres, posts := make([]string, n), make([][]byte, n), make([][]byte, n)
-	ids, ats := make([]string, n), make([]int64, n)
+	ids, ats, reqIDs := make([]string, n), make([]int64, n), make([]string, n)
 	text := make([][]string, 12)
 	for i := range text {
 		text[i] = make([]string, n)
@@ -134,7 +134,7 @@ func (db *DB) runAppendBatch(batch []*loneAppend) {
 	var now time.Time
 	for i, a := range batch {
 		e := a.e
-		patients[i], ids[i], ats[i] = e.PatientID, e.ID, micros(e.Time)
+		patients[i], ids[i], ats[i], reqIDs[i] = e.PatientID, e.ID, micros(e.Time), e.RequestID
 		pres[i], posts[i] = audit.HashParts(e)
 		for j, v := range []string{string(e.ActorKind), e.ActorID, e.ActorName, string(e.ActorProfession), e.ActorStructure,
 			e.OnBehalfOf, e.Action, e.TargetType, e.TargetID, string(e.Mode), e.Decision, e.Reason} {
@@ -147,10 +147,6 @@ func (db *DB) runAppendBatch(batch []*loneAppend) {
 	args := []any{patients, pres, posts, ids, ats}
 	for _, t := range text {
 		args = append(args, t)
-	}
-	reqIDs := make([]string, n)
-	for i, a := range batch {
-		reqIDs[i] = a.e.RequestID
 	}
 	args = append(args, reqIDs, audit.ZeroHash(), patients, micros(now))
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "durée de chaque mesure")
 	maxReq := fs.Int("max-requests", 500000, "nombre maximal de requêtes par mesure")
 	only := fs.String("only", "", "ne mesurer que les scénarios dont le nom contient ce texte (et la référence)")
-	cpuProfile := fs.String("cpuprofile", "", "profil CPU (pprof) du serveur et des clients, écrit dans ce fichier")
+	cpuProfile := fs.String("cpuprofile", "", "profils CPU (pprof) du serveur et des clients, un par mesure hors référence (FICHIER-scénario-clients)")
 	spread := fs.Int("patients", 0, "répartir les lectures sur ce nombre de patients synthétiques (0 : une seule patiente)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -136,16 +137,20 @@ func (e *env) bench(ctx context.Context, args []string) error {
 		}
 		scenarios = kept
 	}
-	stopProfile, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		return err
-	}
-	defer stopProfile()
 	fmt.Fprintf(e.stdout, "Store: %s — %d patient(s) — %d s per measure\n\n", store, len(nirs), int(duration.Seconds()))
 	var results []loadtest.Result
 	for _, c := range clients {
-		for _, sc := range scenarios {
+		for i, sc := range scenarios {
+			// The baseline is not profiled: each audited measure has its own profile, so that
+			// one scenario's work is not diluted by another's.
+			stopProfile := func() {}
+			if *cpuProfile != "" && i > 0 {
+				if stopProfile, err = startCPUProfile(measureProfile(*cpuProfile, sc.Name, c)); err != nil {
+					return err
+				}
+			}
 			r, err := loadtest.Run(ctx, client, sc, c, *duration, *maxReq)
+			stopProfile()
 			if err != nil {
 				return err
 			}
@@ -155,6 +160,14 @@ func (e *env) bench(ctx context.Context, args []string) error {
 	fmt.Fprint(e.stdout, loadtest.Markdown(results))
 	stop()
 	return <-errc
+}
+
+// measureProfile names the profile of one measure: the scenario's first word after "document"
+// and the number of clients go before the extension ("p.prof" → "p-read-16.prof").
+func measureProfile(path, scenario string, clients int) string {
+	word := strings.Fields(strings.TrimPrefix(scenario, "document "))[0]
+	ext := filepath.Ext(path)
+	return fmt.Sprintf("%s-%s-%d%s", strings.TrimSuffix(path, ext), word, clients, ext)
 }
 
 // addrSniffer reads the server's JSON log lines and reports the address it listens on.

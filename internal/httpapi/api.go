@@ -263,7 +263,7 @@ func (s *Server) apiListDocuments(w http.ResponseWriter, r *http.Request, actor 
 }
 
 func (s *Server) apiReadDocument(w http.ResponseWriter, r *http.Request, actor carnet.Actor) error {
-	d, _, err := s.svc.ReadDocument(r.Context(), actor, r.PathValue("pid"), r.PathValue("did"))
+	d, err := s.svc.DocumentInfo(r.Context(), actor, r.PathValue("pid"), r.PathValue("did"))
 	if err != nil {
 		return err
 	}

@@ -160,6 +160,37 @@ func (s *Service) deposit(ctx context.Context, actor carnet.Actor, patientID str
 // read it. The access (or the refusal) is in the patient's history before any byte is returned.
 // The body's SHA-256 is checked against the one recorded at deposit.
 func (s *Service) ReadDocument(ctx context.Context, actor carnet.Actor, patientID, docID string) (*carnet.Document, []byte, error) {
+	d, dek, err := s.readDocument(ctx, actor, patientID, docID)
+	if err != nil {
+		return nil, nil, err
+	}
+	sealed, err := s.blobs.Get(ctx, d.BlobKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := s.open(dek, sealBody, patientID, d.ID, sealed)
+	if err != nil {
+		s.log.Error("document body failed authentication", "op", "service.ReadDocument", "document", d.ID)
+		return nil, nil, carnet.Errorf(carnet.EINTEGRITY, "le contenu de ce document est altéré")
+	}
+	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], d.ContentHash) {
+		s.log.Error("document body hash mismatch", "op", "service.ReadDocument", "document", d.ID)
+		return nil, nil, carnet.Errorf(carnet.EINTEGRITY, "le contenu de ce document ne correspond pas à son empreinte")
+	}
+	return d, body, nil
+}
+
+// DocumentInfo returns a document with its title but not its body: the same decision and the
+// same event in the history as ReadDocument (a description of a document tells about the care
+// as much as its content), without fetching and decrypting the body.
+func (s *Service) DocumentInfo(ctx context.Context, actor carnet.Actor, patientID, docID string) (*carnet.Document, error) {
+	d, _, err := s.readDocument(ctx, actor, patientID, docID)
+	return d, err
+}
+
+// readDocument decides and records a read of a document, and returns it with its title opened
+// and the patient's data key.
+func (s *Service) readDocument(ctx context.Context, actor carnet.Actor, patientID, docID string) (*carnet.Document, []byte, error) {
 	var d *carnet.Document
 	var dek []byte
 	var denied error
@@ -183,20 +214,7 @@ func (s *Service) ReadDocument(ctx context.Context, actor carnet.Actor, patientI
 	if err := s.openTitle(dek, d); err != nil {
 		return nil, nil, err
 	}
-	sealed, err := s.blobs.Get(ctx, d.BlobKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := s.open(dek, sealBody, patientID, d.ID, sealed)
-	if err != nil {
-		s.log.Error("document body failed authentication", "op", "service.ReadDocument", "document", d.ID)
-		return nil, nil, carnet.Errorf(carnet.EINTEGRITY, "le contenu de ce document est altéré")
-	}
-	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], d.ContentHash) {
-		s.log.Error("document body hash mismatch", "op", "service.ReadDocument", "document", d.ID)
-		return nil, nil, carnet.Errorf(carnet.EINTEGRITY, "le contenu de ce document ne correspond pas à son empreinte")
-	}
-	return d, body, nil
+	return d, dek, nil
 }
 
 func (s *Service) openTitle(dek []byte, d *carnet.Document) error {

@@ -165,6 +165,44 @@ func TestDepositReadRoundTrip(t *testing.T) {
 	})
 }
 
+// TestDocumentInfo: a document's description is decided and recorded as a read, refused to whom
+// may not read it, and does not need the body: with the body gone from the blob store, the
+// description still comes while a read of the content fails.
+func TestDocumentInfo(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, w *world) {
+		d := w.deposit(t, w.doctor, "11488-4", "Consultation cardiologie", "Tension 13/8.")
+		if err := os.RemoveAll(w.blobDir); err != nil {
+			t.Fatal(err)
+		}
+		got, err := w.svc.DocumentInfo(ctx, w.kine, w.patient.ID, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Title != "Consultation cardiologie" || got.TypeCode != "11488-4" || got.ID != d.ID {
+			t.Errorf("description %+v", got)
+		}
+		if _, _, err := w.svc.ReadDocument(ctx, w.kine, w.patient.ID, d.ID); err == nil {
+			t.Error("the content was read without its blob: the test does not tell the two apart")
+		}
+		_, err = w.svc.DocumentInfo(ctx, w.stranger, w.patient.ID, d.ID)
+		wantCode(t, err, carnet.EFORBIDDEN)
+		var kine, stranger int
+		for _, e := range history(t, w) {
+			if e.Action == "document.read" && e.TargetID == d.ID {
+				switch {
+				case e.ActorID == w.kine.ID && e.Decision == carnet.DecisionAllow:
+					kine++
+				case e.ActorID == w.stranger.ID && e.Decision != carnet.DecisionAllow:
+					stranger++
+				}
+			}
+		}
+		if kine != 2 || stranger != 1 {
+			t.Errorf("history: %d allowed reads by the kiné (want 2: description and content), %d refusals (want 1)", kine, stranger)
+		}
+	})
+}
+
 // TestNoPlaintextAtRest: after deposits, neither the database file nor the blob directory holds
 // a document's body or title, nor the patient's NIR, in clear.
 func TestNoPlaintextAtRest(t *testing.T) {

@@ -365,7 +365,7 @@ func (a *App) spaceDocument(w http.ResponseWriter, r *Request) {
 func (a *App) spaceDocumentPage(w http.ResponseWriter, r *Request, status int, errMsg string) {
 	v := spaceDocumentView{spaceView: spaceOf(r), Error: errMsg}
 	id := r.PathValue("doc")
-	d, _, err := a.svc.ReadDocument(r.Context(), r.Actor, r.PatientID, id)
+	d, err := a.svc.DocumentInfo(r.Context(), r.Actor, r.PatientID, id)
 	if err != nil {
 		a.site.Error(w, r.Request, err)
 		return

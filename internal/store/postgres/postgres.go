@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
+	"time"
 
 	"github.com/carnet-sante/carnet"
 	"github.com/carnet-sante/carnet/internal/store/sqldb"
@@ -51,7 +52,10 @@ type Options struct {
 	// AppendBatch is the most lone audit appends linked and committed by one statement
 	// (sqldb.WithAppendBatching): default 64; 1 sends each alone.
 	AppendBatch int
-	Store       []sqldb.Option
+	// AppendLinger is the most a batch waits for the events of transactions still running
+	// (sqldb.WithAppendBatching): default 1 ms; negative: not at all.
+	AppendLinger time.Duration
+	Store        []sqldb.Option
 }
 
 // Open connects to the database at url (a libpq URL or key=value string), applies migrations and
@@ -78,7 +82,11 @@ func Open(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
 	if o.AppendBatch == 0 {
 		o.AppendBatch = 64
 	}
-	return sqldb.New(db, db, Dialect, append([]sqldb.Option{sqldb.WithAppendBatching(o.AppendBatch)}, o.Store...)...), nil
+	if o.AppendLinger == 0 {
+		o.AppendLinger = time.Millisecond
+	}
+	return sqldb.New(db, db, Dialect, append([]sqldb.Option{sqldb.WithAppendBatching(o.AppendBatch, o.AppendLinger)},
+		o.Store...)...), nil
 }
 
 func pgCode(err error) string {

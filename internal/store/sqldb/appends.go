@@ -25,11 +25,14 @@ import (
 // event twice.
 
 // WithAppendBatching batches lone appends, up to maxBatch per statement (PostgreSQL; ignored by
-// dialects without LazyBegin and SQLHash).
-func WithAppendBatching(maxBatch int) Option {
+// dialects without LazyBegin and SQLHash). A batch waits up to linger for the events of the
+// transactions still running, but never for nothing: once every running transaction has
+// submitted its event (or none runs), it goes.
+func WithAppendBatching(maxBatch int, linger time.Duration) Option {
 	return func(db *DB) {
 		if maxBatch > 1 && db.dialect.LazyBegin && db.dialect.SQLHash {
-			db.appends = &appendBatcher{in: make(chan *loneAppend), maxBatch: maxBatch, stop: make(chan struct{})}
+			db.appends = &appendBatcher{in: make(chan *loneAppend), maxBatch: maxBatch, linger: linger,
+				stop: make(chan struct{})}
 		}
 	}
 }
@@ -37,10 +40,15 @@ func WithAppendBatching(maxBatch int) Option {
 type appendBatcher struct {
 	in       chan *loneAppend
 	maxBatch int
+	linger   time.Duration
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	once     sync.Once
 	shared   atomic.Int64 // events committed in batches of two or more
+	batches  atomic.Int64 // statements sent
+	// running counts the lazy write transactions under way that have not submitted an event:
+	// those a batch may wait for.
+	running atomic.Int64
 }
 
 type loneAppend struct {
@@ -78,6 +86,8 @@ func (db *DB) stopAppends() {
 // (linked: Seq, PrevHash and Hash set), errAppendYourself when the caller must append it.
 func (db *DB) batchAppend(ctx context.Context, e *carnet.AuditEvent, now time.Time) error {
 	a := &loneAppend{e: e, now: now, done: make(chan struct{})}
+	db.appends.running.Add(-1)
+	defer db.appends.running.Add(1) // runLazy's count ends with the transaction
 	select {
 	case db.appends.in <- a:
 	case <-ctx.Done():
@@ -93,6 +103,8 @@ func (db *DB) batchAppend(ctx context.Context, e *carnet.AuditEvent, now time.Ti
 func (db *DB) appendLoop() {
 	b := db.appends
 	defer b.wg.Done()
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
 	for {
 		var first *loneAppend
 		select {
@@ -102,20 +114,38 @@ func (db *DB) appendLoop() {
 		}
 		batch := []*loneAppend{first}
 		in := map[string]bool{first.e.ID: true}
+		take := func(a *loneAppend) {
+			if in[a.e.ID] {
+				a.err = errAppendYourself // the same event twice: not ours to sort out
+				close(a.done)
+				return
+			}
+			in[a.e.ID] = true
+			batch = append(batch, a)
+		}
 	drain:
 		for len(batch) < b.maxBatch {
 			select {
 			case a := <-b.in:
-				if in[a.e.ID] {
-					a.err = errAppendYourself // the same event twice: not ours to sort out
-					close(a.done)
-					continue
-				}
-				in[a.e.ID] = true
-				batch = append(batch, a)
+				take(a)
 			default:
 				break drain
 			}
+		}
+		// Wait a little for the transactions still running: each event more in this statement
+		// costs a fraction of a statement and a commit of its own.
+		if b.linger > 0 && len(batch) < b.maxBatch && b.running.Load() > 0 {
+			linger.Reset(b.linger)
+		wait:
+			for len(batch) < b.maxBatch && b.running.Load() > 0 {
+				select {
+				case a := <-b.in:
+					take(a)
+				case <-linger.C:
+					break wait
+				}
+			}
+			linger.Stop() // (since Go 1.23 a stopped timer delivers nothing stale)
 		}
 		db.runAppendBatch(batch)
 	}
@@ -157,6 +187,7 @@ func (db *DB) runAppendBatch(batch []*loneAppend) {
 		linked[a.e.ID] = a
 		a.err = errAppendYourself // until its row comes back
 	}
+	db.appends.batches.Add(1)
 	rows, err := db.write.QueryContext(ctx, db.q(appendBatchSQL), args...)
 	if err == nil {
 		for rows.Next() {

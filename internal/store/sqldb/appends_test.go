@@ -22,7 +22,12 @@ var ctx = context.Background()
 
 func openPG(t *testing.T) *sqldb.DB {
 	t.Helper()
-	db, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{})
+	return openPGWith(t, postgres.Options{})
+}
+
+func openPGWith(t *testing.T, o postgres.Options) *sqldb.DB {
+	t.Helper()
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,5 +225,60 @@ func TestAppendBatchConcurrent(t *testing.T) {
 		t.Error("no batch held two events: the test did not exercise batching")
 	} else {
 		t.Logf("%d of %d events committed in shared batches", n, 2*chains*each)
+	}
+}
+
+// TestAppendBatchLinger: a batch waits for the transactions still running, so events submitted
+// one after the other by transactions that run together share one statement; but a transaction
+// alone is never kept waiting for the linger.
+func TestAppendBatchLinger(t *testing.T) {
+	db := openPGWith(t, postgres.Options{AppendLinger: time.Minute})
+	const n = 6
+	ps := patients(t, db, n)
+	for _, p := range ps { // each chain's head row exists: no event is handed back
+		if err := appendLone(db, event(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, start := sqldb.AppendBatches(db), time.Now()
+	var ready sync.WaitGroup
+	ready.Add(n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- db.Update(ctx, func(tx carnet.Tx) error {
+				ready.Done()
+				ready.Wait() // all n run before any submits its event
+				// Submitted at different moments: without waiting, the first would go alone.
+				time.Sleep(time.Duration(i) * 20 * time.Millisecond)
+				return tx.AppendLinked(ctx, event(ps[i]))
+			})
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sqldb.AppendBatches(db) - before; got != 1 {
+		t.Errorf("%d transactions running together: %d statements, want 1", n, got)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the batch took %v: it waited for the linger once every event was in", d)
+	}
+	for _, p := range ps {
+		if evs := chain(t, db, p); len(evs) != 2 {
+			t.Errorf("chain of %s: %d events, want 2", p, len(evs))
+		}
+	}
+
+	// Alone, a transaction does not wait the minute (once its event is taken, a transaction
+	// waits for the batch whatever its context says, so the time is what tells).
+	start = time.Now()
+	if err := appendLone(db, event(ps[0])); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("a lone append took %v: it waited for the linger", d)
 	}
 }

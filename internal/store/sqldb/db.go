@@ -251,6 +251,10 @@ func (db *DB) runLazy(ctx context.Context, pool *sql.DB, readOnly bool, fn func(
 	}
 	tx := &Tx{conn: conn, ctx: ctx, db: db, pool: pool, now: db.now().UTC().Truncate(time.Microsecond), readOnly: readOnly}
 	defer func() { tx.conn.Close() }()
+	if db.appends != nil && !readOnly {
+		db.appends.running.Add(1)
+		defer db.appends.running.Add(-1)
+	}
 	defer func() {
 		if tx.tx != nil {
 			tx.tx.Rollback() // after a failure; a no-op after the commit

@@ -27,6 +27,9 @@ func RunAppendBatch(db *DB, events []*carnet.AuditEvent, now time.Time) []error 
 // SharedAppends is how many events were committed in batches of two or more.
 func SharedAppends(db *DB) int64 { return db.appends.shared.Load() }
 
+// AppendBatches is how many batch statements were sent.
+func AppendBatches(db *DB) int64 { return db.appends.batches.Load() }
+
 // SetBatchTimeout sets the time a batch's statement may take, until the test ends.
 func SetBatchTimeout(t interface{ Cleanup(func()) }, d time.Duration) {
 	old := batchTimeout

@@ -102,16 +102,9 @@ func (e *env) jobs(ctx context.Context, args []string) error {
 		return err
 	}
 	e.log.Info("account jobs done", "created", r.Created, "handed_over", r.HandedOver, "destroyed", r.Destroyed)
-	total := 0
-	for {
-		n, err := w.RunOnce(ctx)
-		total += n
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			break
-		}
+	total, err := w.Drain(ctx)
+	if err != nil {
+		return err
 	}
 	e.log.Info("jobs done", "notifications_sent", total)
 	return nil

@@ -190,14 +190,14 @@ func (w *Worker) Run(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		_, claimed, err := w.runOnce(ctx)
+		r, err := w.runOnce(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			w.log(ctx, slog.LevelError, "outbox: batch failed", slog.Any("error", err))
 		}
-		if err == nil && claimed >= w.batchSize() {
+		if err == nil && (r.claimed >= w.batchSize() || r.fed >= w.batchSize()) {
 			continue // more may be waiting
 		}
 		timer.Reset(w.pollInterval())
@@ -215,13 +215,30 @@ func (w *Worker) Run(ctx context.Context) error {
 // number of messages delivered, and an error if the store failed (delivery failures are recorded
 // on the messages, not returned).
 func (w *Worker) RunOnce(ctx context.Context) (sent int, err error) {
-	sent, _, err = w.runOnce(ctx)
-	return sent, err
+	r, err := w.runOnce(ctx)
+	return r.sent, err
 }
 
-func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
+// Drain runs rounds until one neither feeds nor delivers anything, and returns the number of
+// messages delivered: every message due has been tried, and everything the feed held moved.
+// (A round that only fed messages that it then dropped, or that only failed, is not an end and
+// an end respectively: the feed shrinks at each round, and a failed message waits its backoff.)
+func (w *Worker) Drain(ctx context.Context) (sent int, err error) {
+	for {
+		r, err := w.runOnce(ctx)
+		sent += r.sent
+		if err != nil || (r.sent == 0 && r.fed == 0) {
+			return sent, err
+		}
+	}
+}
+
+// round is what one claim-and-send did: messages delivered, claimed, and moved in by the feed.
+type round struct{ sent, claimed, fed int }
+
+func (w *Worker) runOnce(ctx context.Context) (round, error) {
 	if w.Store == nil {
-		return 0, 0, errors.New("notify: worker has no store")
+		return round{}, errors.New("notify: worker has no store")
 	}
 	fed := 0
 	var feedErr error
@@ -233,16 +250,16 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 	start := w.now()
 	lease := w.lease()
 	var msgs []*carnet.OutboxMessage
-	err = w.Store.Update(ctx, func(tx carnet.Tx) error {
+	err := w.Store.Update(ctx, func(tx carnet.Tx) error {
 		var err error
 		msgs, err = tx.ClaimOutbox(ctx, w.batchSize(), tx.Now().Add(lease))
 		return err
 	})
 	if err != nil {
-		return 0, 0, errors.Join(feedErr, fmt.Errorf("notify: claim: %w", err))
+		return round{fed: fed}, errors.Join(feedErr, fmt.Errorf("notify: claim: %w", err))
 	}
 	if len(msgs) == 0 {
-		return 0, fed, feedErr // a full feed: more may be waiting
+		return round{fed: fed}, feedErr
 	}
 	// Send only while the lease surely runs: after that another worker may claim the message.
 	// The store's lease ends at (claim time + lease) ≥ start + lease.
@@ -260,7 +277,7 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 	for i, m := range others {
 		if ctx.Err() != nil || !w.now().Before(stopAt) {
 			b.release(ctx, slices.Concat(others[i:], letters))
-			return b.sent, len(msgs), errors.Join(b.err, feedErr)
+			return round{b.sent, len(msgs), fed}, errors.Join(b.err, feedErr)
 		}
 		sendCtx, cancel := context.WithTimeout(ctx, stopAt.Sub(w.now()))
 		sendErr := w.deliver(sendCtx, m)
@@ -275,13 +292,13 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 		}
 		if !b.record(ctx, m, sendErr) {
 			// The store is failing: leave the rest to the lease.
-			return b.sent, len(msgs), b.err
+			return round{b.sent, len(msgs), fed}, b.err
 		}
 	}
 	if len(letters) > 0 {
 		if ctx.Err() != nil || !w.now().Before(stopAt) {
 			b.release(ctx, letters)
-			return b.sent, len(msgs), b.err
+			return round{b.sent, len(msgs), fed}, b.err
 		}
 		sendCtx, cancel := context.WithTimeout(ctx, stopAt.Sub(w.now()))
 		errs := w.deliverLetters(sendCtx, letters)
@@ -303,7 +320,7 @@ func (w *Worker) runOnce(ctx context.Context) (sent, claimed int, err error) {
 		w.log(ctx, slog.LevelInfo, "outbox: batch done", slog.Int("claimed", len(msgs)),
 			slog.Int("sent", b.sent), slog.Int("retried", b.retried), slog.Int("failed", b.failed))
 	}
-	return b.sent, max(len(msgs), fed), errors.Join(b.err, feedErr)
+	return round{b.sent, len(msgs), fed}, errors.Join(b.err, feedErr)
 }
 
 // body returns the message's body with its secret revealed, if it carries one.

@@ -460,12 +460,12 @@ func TestConcurrentWorkersNeverSendTwice(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				sent, claimed, err := w.runOnce(context.Background())
+				r, err := w.runOnce(context.Background())
 				if err != nil {
 					errs <- err
 					return
 				}
-				if claimed == 0 && sent == 0 {
+				if r.claimed == 0 && r.sent == 0 {
 					return
 				}
 			}
@@ -811,6 +811,50 @@ func TestWorkerFeeds(t *testing.T) {
 	}
 	if m := e.outbox()["m-004"]; m.Status != carnet.OutboxSent {
 		t.Errorf("not sent after a failed feed: %+v", m)
+	}
+}
+
+// TestWorkerDrain: Drain goes on past rounds whose feed moved only messages it then dropped
+// (codes that open nothing any more), and ends once a round neither feeds nor delivers.
+func TestWorkerDrain(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.open())
+	w.BatchSize = 2
+	stale := 3 // rounds whose feed moves a full batch that it drops
+	queue := []*carnet.OutboxMessage{emailMsg(1), emailMsg(2), emailMsg(3)}
+	w.Feed = func(ctx context.Context, limit int) (int, error) {
+		if stale > 0 {
+			stale--
+			return limit, nil
+		}
+		n := min(limit, len(queue))
+		err := w.Store.Update(ctx, func(tx carnet.Tx) error {
+			for _, m := range queue[:n] {
+				c := *m
+				if err := tx.EnqueueOutbox(ctx, &c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		queue = queue[n:]
+		return n, err
+	}
+	e.enqueue(emailMsg(4))
+	sent, err := w.Drain(context.Background())
+	if err != nil || sent != 4 || len(queue) != 0 || stale != 0 {
+		t.Fatalf("drain: sent %d, %v; %d still queued, %d stale rounds left", sent, err, len(queue), stale)
+	}
+	for id, m := range e.outbox() {
+		if m.Status != carnet.OutboxSent {
+			t.Errorf("%s: %s", id, m.Status)
+		}
+	}
+	// A round whose only message fails ends the drain: the message waits for its next attempt.
+	e.smtp.FailNext(100, 451)
+	e.enqueue(emailMsg(5))
+	if sent, err := w.Drain(context.Background()); sent != 0 || err != nil {
+		t.Fatalf("drain with a failing message: sent %d, %v", sent, err)
 	}
 }
 

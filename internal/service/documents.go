@@ -165,6 +165,12 @@ func (s *Service) ReadDocument(ctx context.Context, actor carnet.Actor, patientI
 		return nil, nil, err
 	}
 	sealed, err := s.blobs.Get(ctx, d.BlobKey)
+	if carnet.ErrorCode(err) == carnet.ENOTFOUND {
+		// The document exists and may be read: a body gone is damage, not a document not found
+		// (bodies are removed only after a failed deposit, and by the destruction of a space).
+		s.log.Error("document body missing", "op", "service.ReadDocument", "document", d.ID)
+		return nil, nil, carnet.Errorf(carnet.EINTEGRITY, "le contenu de ce document est introuvable")
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -17,8 +17,13 @@ import (
 // cheap password hashing unless cfg says otherwise; the pages' tests build their worlds on it.
 func newTestService(t *testing.T, cfg service.Config) (*service.Service, carnet.Store) {
 	t.Helper()
+	return newTestServiceIn(t, cfg, t.TempDir())
+}
+
+// newTestServiceIn is newTestService with its database and blobs (under "blobs") in dir.
+func newTestServiceIn(t *testing.T, cfg service.Config, dir string) (*service.Service, carnet.Store) {
+	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "carnet.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/carnet-sante/carnet/internal/pdftext"
+	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -949,40 +950,24 @@ func recStatus(s carnet.PatientStatus) string {
 type recordExport struct {
 	Patient *carnet.Patient
 	Docs    []*carnet.Document
-	Bodies  map[string][]byte // by document ID, for the FHIR export
 	Profile []*carnet.ProfileEntry
 	Wishes  *carnet.Wishes
 	History []*carnet.AuditEvent
 }
 
 // gatherExport reads the space through the service, each read decided and recorded as any
-// other: identity, documents (with their contents when bodies), profile, wishes, history (its
-// last historyLimit events; 0 for all).
-func (a *App) gatherExport(r *Request, bodies bool, historyLimit int) (*recordExport, error) {
+// other: identity, the list of documents (without their contents: the FHIR export reads them one
+// at a time as it writes them), profile, wishes, history (its last historyLimit events; 0 for
+// all).
+func (a *App) gatherExport(r *Request, historyLimit int) (*recordExport, error) {
 	ctx := r.Context()
-	x := &recordExport{Bodies: map[string][]byte{}}
+	x := &recordExport{}
 	var err error
 	if x.Patient, err = a.svc.Patient(ctx, r.Actor, r.PatientID); err != nil {
 		return nil, err
 	}
 	if x.Docs, err = a.svc.ListDocuments(ctx, r.Actor, r.PatientID, carnet.DocumentFilter{Page: carnet.Page{Limit: 1000}}); err != nil {
 		return nil, err
-	}
-	if bodies {
-		kept := x.Docs[:0]
-		for _, d := range x.Docs {
-			doc, body, err := a.svc.ReadDocument(ctx, r.Actor, r.PatientID, d.ID)
-			switch carnet.ErrorCode(err) {
-			case "":
-				x.Bodies[d.ID] = body
-				kept = append(kept, doc)
-			case carnet.ENOTFOUND, carnet.EFORBIDDEN:
-				// hidden or removed since the listing: left out, as from the listing
-			default:
-				return nil, err
-			}
-		}
-		x.Docs = kept
 	}
 	if x.Profile, err = a.svc.Profile(ctx, r.Actor, r.PatientID, ""); err != nil {
 		return nil, err
@@ -1006,32 +991,79 @@ func (a *App) recExportName(r *Request, ext string) string {
 }
 
 func (a *App) exportBundle(w http.ResponseWriter, r *Request) {
-	x, err := a.gatherExport(r, true, 0)
+	x, err := a.gatherExport(r, 0)
 	if err != nil {
 		a.site.Error(w, r.Request, err)
 		return
 	}
-	b, err := audit.MarshalFHIR(recBundle(a.svc.FHIRBase(), x, a.now()))
-	if err != nil {
-		a.site.Error(w, r.Request, err)
-		return
+	// The bundle is written as it is made: one document's content in memory at a time, whatever
+	// the size of the space, and no decrypted copy on disk. Everything but the contents was read
+	// above, so that a failure there is still an error page; a document that fails once the
+	// answer has begun (other than one hidden or removed since the listing, left out) cuts the
+	// connection, so that the download fails instead of ending as a valid, incomplete file.
+	h := w.Header()
+	h.Set("Content-Type", "application/fhir+json")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.recExportName(r, "json")}))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	read := func(d *carnet.Document) (*carnet.Document, []byte, error) {
+		doc, body, err := a.svc.ReadDocument(r.Context(), r.Actor, r.PatientID, d.ID)
+		switch carnet.ErrorCode(err) {
+		case carnet.ENOTFOUND, carnet.EFORBIDDEN:
+			return nil, nil, nil
+		}
+		return doc, body, err
 	}
-	recAttachment(w, "application/fhir+json", a.recExportName(r, "json"), b)
+	if err := writeRecBundle(w, a.svc.FHIRBase(), x, a.now(), read); err != nil {
+		a.site.log.Error("web: export interrupted", "route", r.Pattern, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 }
 
-// recBundle is the export as a FHIR R4 collection Bundle: the Patient, a DocumentReference per
-// document with its content inline, every profile entry (AllergyIntolerance, Condition,
+// writeRecBundle writes the export as a FHIR R4 collection Bundle: the Patient, a
+// DocumentReference per document with its content inline (read by read, one at a time; a nil
+// document is left out), every profile entry (AllergyIntolerance, Condition,
 // FamilyMemberHistory, Immunization, MedicationStatement, Observation), Entourage & Volontés
 // (RelatedPerson, Consent of scope "adr") and the history as AuditEvent resources.
-func recBundle(base string, x *recordExport, now time.Time) fhir.Bundle {
+func writeRecBundle(w io.Writer, base string, x *recordExport, now time.Time,
+	read func(*carnet.Document) (*carnet.Document, []byte, error)) error {
 	base = strings.TrimRight(base, "/")
-	b := fhir.Bundle{ResourceType: "Bundle", Type: "collection", Meta: &fhir.Meta{LastUpdated: now.UTC().Format(time.RFC3339)}}
-	add := func(typ, id string, res any) {
-		b.Entry = append(b.Entry, fhir.BundleEntry{FullURL: base + "/" + typ + "/" + id, Resource: res})
+	head, err := audit.MarshalFHIR(fhir.Bundle{ResourceType: "Bundle", Type: "collection",
+		Meta: &fhir.Meta{LastUpdated: now.UTC().Format(time.RFC3339)}})
+	if err != nil {
+		return err
 	}
-	add("Patient", x.Patient.ID, fhir.PatientToFHIR(x.Patient))
+	// The bundle without entries ends with its type: the entries go in before the final brace.
+	if _, err := w.Write(append(head[:len(head)-1], `,"entry":[`...)); err != nil {
+		return err
+	}
+	n := 0
+	add := func(typ, id string, res any) error {
+		b, err := audit.MarshalFHIR(fhir.BundleEntry{FullURL: base + "/" + typ + "/" + id, Resource: res})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			b = append([]byte{','}, b...)
+		}
+		n++
+		_, err = w.Write(b)
+		return err
+	}
+	if err := add("Patient", x.Patient.ID, fhir.PatientToFHIR(x.Patient)); err != nil {
+		return err
+	}
 	for _, d := range x.Docs {
-		add("DocumentReference", d.ID, fhir.DocumentReferenceToFHIR(d, fhir.DocumentOptions{Data: x.Bodies[d.ID]}))
+		doc, body, err := read(d)
+		if err != nil {
+			return err
+		}
+		if doc == nil {
+			continue
+		}
+		if err := add("DocumentReference", doc.ID, fhir.DocumentReferenceToFHIR(doc, fhir.DocumentOptions{Data: body})); err != nil {
+			return err
+		}
 	}
 	for _, e := range x.Profile {
 		res, err := fhir.ProfileEntryToFHIR(e)
@@ -1039,25 +1071,32 @@ func recBundle(base string, x *recordExport, now time.Time) fhir.Bundle {
 			continue // a kind without a FHIR form (none today)
 		}
 		typ, id := fhir.TypeAndID(res)
-		add(typ, id, res)
+		if err := add(typ, id, res); err != nil {
+			return err
+		}
 	}
 	if x.Wishes != nil {
 		for _, res := range fhir.WishesToFHIR(x.Wishes) {
 			typ, id := fhir.TypeAndID(res)
-			add(typ, id, res)
+			if err := add(typ, id, res); err != nil {
+				return err
+			}
 		}
 	}
 	for _, e := range x.History {
-		add("AuditEvent", e.ID, audit.ToFHIR(e, base))
+		if err := add("AuditEvent", e.ID, audit.ToFHIR(e, base)); err != nil {
+			return err
+		}
 	}
-	return b
+	_, err = w.Write([]byte("]}"))
+	return err
 }
 
 // recPDFHistory is how many of the latest events the PDF summary lists.
 const recPDFHistory = 50
 
 func (a *App) exportPDF(w http.ResponseWriter, r *Request) {
-	x, err := a.gatherExport(r, false, recPDFHistory)
+	x, err := a.gatherExport(r, recPDFHistory)
 	if err != nil {
 		a.site.Error(w, r.Request, err)
 		return

@@ -6,9 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -39,6 +42,7 @@ type recWorld struct {
 	doctor   carnet.Actor
 	stranger carnet.Actor // a médecin without consent
 	doc      *carnet.Document
+	dir      string // the database, and the blobs under "blobs"
 }
 
 var recCtx = context.Background()
@@ -58,12 +62,13 @@ func recNIR(t *testing.T, sex string, birth time.Time, order int) string {
 
 func newRecWorld(t *testing.T) *recWorld {
 	t.Helper()
-	svc, st := newTestService(t, service.Config{MaxBodySize: 1 << 20, BaseURL: "https://carnet.example"})
+	dir := t.TempDir()
+	svc, st := newTestServiceIn(t, service.Config{MaxBodySize: 1 << 20, BaseURL: "https://carnet.example"}, dir)
 	site, err := New(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &recWorld{t: t, svc: svc, store: st, h: NewApp(site, svc, AppOptions{Secure: true}).Handler()}
+	w := &recWorld{t: t, svc: svc, store: st, h: NewApp(site, svc, AppOptions{Secure: true}).Handler(), dir: dir}
 
 	// The parent: enrolled, then activated as a person does, which signs them in.
 	birth := time.Date(1985, 4, 12, 0, 0, 0, 0, time.UTC)
@@ -606,6 +611,48 @@ func TestRecordHistory(t *testing.T) {
 	// The notifications' link leads to the history.
 	if rec := w.do(http.MethodGet, "/historique", nil, false); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/espace/historique" {
 		t.Errorf("/historique: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+// TestRecordExportStreamed: the FHIR export is written as it is read, documents one at a time;
+// a document that cannot be read once the answer has begun cuts the download, which then fails
+// rather than ending as a valid file that lacks the document.
+func TestRecordExportStreamed(t *testing.T) {
+	w := newRecWorld(t)
+	srv := httptest.NewUnstartedServer(w.h)
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the aborted answer is expected
+	srv.StartTLS()
+	defer srv.Close()
+	get := func() ([]byte, error) {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/espace/export", nil)
+		req.AddCookie(&http.Cookie{Name: "__Host-carnet", Value: w.token})
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Length") != "" {
+			t.Errorf("export: %d, Content-Length %q (a stream has none)", resp.StatusCode, resp.Header.Get("Content-Length"))
+		}
+		return io.ReadAll(resp.Body)
+	}
+	b, err := get()
+	if err != nil || !json.Valid(b) || !bytes.Contains(b, []byte(`"resourceType":"DocumentReference"`)) {
+		t.Fatalf("export: %v, valid JSON %v: %.300s", err, json.Valid(b), b)
+	}
+
+	// The document's stored content is damaged: the export has begun (the patient's identity is
+	// written first, though still in the server's buffer here) when its read fails.
+	d, err := w.svc.DocumentInfo(recCtx, w.me(), w.patient.ID, w.doc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.dir, "blobs", d.BlobKey), []byte("not what was sealed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err = get()
+	if err == nil || json.Valid(b) {
+		t.Fatalf("damaged document: the download ended normally (%v, valid JSON %v): %.300s", err, json.Valid(b), b)
 	}
 }
 

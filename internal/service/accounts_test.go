@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -70,6 +71,14 @@ var engineNames = []string{"sqlite", "postgres"}
 
 func newAccounts(t *testing.T, engine string, tune func(*service.Config), logger *slog.Logger) *accounts {
 	t.Helper()
+	return newAccountsWith(t, engine, tune, logger, nil)
+}
+
+// newAccountsWith is newAccounts with the service over wrap(store) when wrap is not nil (the
+// world's own store field stays the real one).
+func newAccountsWith(t *testing.T, engine string, tune func(*service.Config), logger *slog.Logger,
+	wrap func(carnet.Store) carnet.Store) *accounts {
+	t.Helper()
 	clk := &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	opts := []sqldb.Option{sqldb.WithClock(clk.Now)}
 	var st carnet.Store
@@ -93,7 +102,12 @@ func newAccounts(t *testing.T, engine string, tune func(*service.Config), logger
 	if tune != nil {
 		tune(&cfg)
 	}
-	svc, err := service.New(ctx, service.Deps{Store: st, Blobs: blobs, Keys: keys.NewKeyring(mk), Config: cfg, Now: clk.Now, Logger: logger})
+	served := st
+	if wrap != nil {
+		served = wrap(st)
+	}
+	svc, err := service.New(ctx, service.Deps{Store: served, Blobs: blobs, Keys: keys.NewKeyring(mk), Config: cfg, Now: clk.Now,
+		Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1200,6 +1214,61 @@ func TestEnrolmentParentWithoutContact(t *testing.T) {
 			t.Errorf("bad rows %+v, %d to enrol", bad, b.Len())
 		}
 	})
+}
+
+// garbledCodes wraps a store so that the queued code of one person reads back damaged.
+type garbledCodes struct {
+	carnet.Store
+	victim *string
+}
+
+func (g garbledCodes) Update(ctx context.Context, fn func(carnet.Tx) error) error {
+	return g.Store.Update(ctx, func(tx carnet.Tx) error { return fn(garbledTx{tx, *g.victim}) })
+}
+
+type garbledTx struct {
+	carnet.Tx
+	victim string
+}
+
+func (g garbledTx) PendingCodes(ctx context.Context, limit int) ([]carnet.PendingCode, error) {
+	codes, err := g.Tx.PendingCodes(ctx, limit)
+	for i, c := range codes {
+		if c.PatientID == g.victim {
+			codes[i].Sealed = append([]byte(nil), c.Sealed...)
+			codes[i].Sealed[len(c.Sealed)-1] ^= 1
+		}
+	}
+	return codes, err
+}
+
+// TestUnreadableQueuedCode: a queued code that cannot be opened is dropped, and does not hold
+// back the codes queued with or after it (every feed failed on it before).
+func TestUnreadableQueuedCode(t *testing.T) {
+	for _, e := range engineNames {
+		t.Run(e, func(t *testing.T) {
+			var victim string
+			a := newAccountsWith(t, e, nil, nil, func(st carnet.Store) carnet.Store { return garbledCodes{st, &victim} })
+			if res, bad := a.enrol(t, "g1", marieRow, paulRow, jeanneRow); res.Enrolled != 3 || len(bad) != 0 {
+				t.Fatalf("enrol: %+v %+v", res, bad)
+			}
+			victim = a.id(t, paulRow.Patient.NIR)
+			if n, err := a.svc.QueueEnrolmentCodes(ctx, 10); err != nil || n != 3 {
+				t.Fatalf("feed: %d %v", n, err)
+			}
+			if n, err := a.svc.QueueEnrolmentCodes(ctx, 10); err != nil || n != 0 {
+				t.Fatalf("second feed: %d %v (the damaged code is still queued)", n, err)
+			}
+			for _, row := range []service.EnrolRow{marieRow, jeanneRow} {
+				if m := a.code(t, a.id(t, row.Patient.NIR), "activation_code"); m.Code == "" {
+					t.Errorf("%s: no code sent", row.Patient.GivenNames)
+				}
+			}
+			if msgs := a.deliver(t, victim); len(msgs) != 0 {
+				t.Errorf("Paul's damaged code became %d messages", len(msgs))
+			}
+		})
+	}
 }
 
 // TestQueuedEnrolmentCodes: bulk enrolment queues each code on its enrolment row, not in the

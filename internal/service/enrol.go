@@ -437,7 +437,8 @@ func (s *Service) SaveEnrolmentRun(ctx context.Context, actor carnet.Actor, run 
 //
 // The message is written from the rows the enrolment stored (the person, their rights holder,
 // the code's validity dates), as PrepareEnrolment would have. A code that no longer opens
-// anything (a new code was issued since, the space was activated or refused) is dropped.
+// anything (a new code was issued since, the space was activated or refused) is dropped, and so
+// is one that cannot be decrypted (logged as an error: the operator issues a new code).
 func (s *Service) QueueEnrolmentCodes(ctx context.Context, limit int) (int, error) {
 	n := 0
 	err := s.store.Update(ctx, func(tx carnet.Tx) error {
@@ -463,7 +464,11 @@ func (s *Service) QueueEnrolmentCodes(ctx context.Context, limit int) (int, erro
 func (s *Service) queueEnrolmentCode(ctx context.Context, tx carnet.Tx, c carnet.PendingCode) error {
 	code, err := keys.Open(s.outboxKey, c.Sealed, pendingCodeAAD(c.PatientID))
 	if err != nil {
-		return carnet.WrapErr("service.QueueEnrolmentCodes", carnet.EINTERNAL, err)
+		// It can never be sent. Dropped, loudly, rather than failing every feed and holding back
+		// every code queued after it: the operator issues a new one (carnet account code).
+		s.log.Error("queued enrolment code unreadable, dropped: issue a new one", "op", "service.QueueEnrolmentCodes",
+			"patient", c.PatientID, "err", err)
+		return nil
 	}
 	p, err := tx.Patient(ctx, c.PatientID)
 	if err != nil {

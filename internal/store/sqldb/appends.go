@@ -143,6 +143,8 @@ func (db *DB) appendLoop() {
 					take(a)
 				case <-linger.C:
 					break wait
+				case <-b.stop:
+					break wait // closing: the events taken are still appended
 				}
 			}
 			linger.Stop() // (since Go 1.23 a stopped timer delivers nothing stale)

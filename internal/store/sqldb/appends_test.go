@@ -282,3 +282,41 @@ func TestAppendBatchLinger(t *testing.T) {
 		t.Errorf("a lone append took %v: it waited for the linger", d)
 	}
 }
+
+// TestAppendBatchLingerClose: closing the store while a batch waits for a transaction still
+// running sends the batch at once; the event it held is committed.
+func TestAppendBatchLingerClose(t *testing.T) {
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{AppendLinger: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := patients(t, db, 1)
+	if err := appendLone(db, event(ps[0])); err != nil { // the chain's head row
+		t.Fatal(err)
+	}
+	holding, release := make(chan struct{}), make(chan struct{})
+	go db.Update(ctx, func(tx carnet.Tx) error { // running, never submits: the batch waits for it
+		close(holding)
+		<-release
+		return errors.New("rolled back")
+	})
+	<-holding
+	e := event(ps[0])
+	appended := make(chan error, 1)
+	go func() { appended <- appendLone(db, e) }()
+	time.Sleep(200 * time.Millisecond) // the event is taken and the batch waits
+	start := time.Now()
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	if err := <-appended; err != nil {
+		t.Fatalf("the event waiting in the batch: %v", err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("the batch went %v after the close began: it waited for its linger", d)
+	}
+	if e.Seq != 2 || !bytes.Equal(e.Hash, audit.Hash(e)) {
+		t.Errorf("event not linked: %d %x", e.Seq, e.Hash)
+	}
+	close(release)
+	<-closed
+}

@@ -55,6 +55,9 @@ type Options struct {
 	// AppendLinger is the most a batch waits for the events of transactions still running
 	// (sqldb.WithAppendBatching): default 1 ms; negative: not at all.
 	AppendLinger time.Duration
+	// SubjectCache is how many subjects are kept between transactions, checked by revision
+	// (sqldb.WithSubjectCache): default 16 384; negative: none.
+	SubjectCache int
 	Store        []sqldb.Option
 }
 
@@ -85,8 +88,11 @@ func Open(ctx context.Context, url string, o Options) (*sqldb.DB, error) {
 	if o.AppendLinger == 0 {
 		o.AppendLinger = time.Millisecond
 	}
-	return sqldb.New(db, db, Dialect, append([]sqldb.Option{sqldb.WithAppendBatching(o.AppendBatch, o.AppendLinger)},
-		o.Store...)...), nil
+	if o.SubjectCache == 0 {
+		o.SubjectCache = 16384
+	}
+	return sqldb.New(db, db, Dialect, append([]sqldb.Option{sqldb.WithAppendBatching(o.AppendBatch, o.AppendLinger),
+		sqldb.WithSubjectCache(o.SubjectCache)}, o.Store...)...), nil
 }
 
 func pgCode(err error) string {

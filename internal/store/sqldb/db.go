@@ -54,14 +54,15 @@ type Dialect struct {
 // DB is a carnet.Store. Writes go through the write pool, reads through the read pool (the
 // same pool on PostgreSQL; on SQLite one writer connection and several readers).
 type DB struct {
-	write   *sql.DB
-	read    *sql.DB
-	dialect Dialect
-	now     func() time.Time
-	queries sync.Map        // '?' query → dialect query
-	group   *groupCommitter // nil: one database transaction per Update
-	appends *appendBatcher  // nil: each lone append is its own statement
-	kept    stmtCache       // PrepareInTx: statements prepared once per pool
+	write    *sql.DB
+	read     *sql.DB
+	dialect  Dialect
+	now      func() time.Time
+	queries  sync.Map        // '?' query → dialect query
+	group    *groupCommitter // nil: one database transaction per Update
+	appends  *appendBatcher  // nil: each lone append is its own statement
+	subjects *subjectCache   // nil: every subject is read in full
+	kept     stmtCache       // PrepareInTx: statements prepared once per pool
 }
 
 // stmtCache holds statements prepared on a pool and reused by the pool's transactions

@@ -36,3 +36,9 @@ func SetBatchTimeout(t interface{ Cleanup(func()) }, d time.Duration) {
 	batchTimeout = d
 	t.Cleanup(func() { batchTimeout = old })
 }
+
+// SubjectReads is how many subjects were served kept (hits) and read in full (misses) since
+// the store opened, among those that could be kept.
+func SubjectReads(db *DB) (hits, misses int64) {
+	return db.subjects.hits.Load(), db.subjects.misses.Load()
+}

@@ -199,6 +199,17 @@ func (tx *Tx) SubjectDocument(ctx context.Context, patientID, actorID, documentI
 
 // subject reads a Subject, with the document documentID when it is not empty.
 func (tx *Tx) subject(ctx context.Context, op, patientID, actorID, documentID string) (*carnet.Subject, error) {
+	keepable := tx.keepable()
+	if keepable {
+		sub, err := tx.keptSubject(ctx, op, patientID, actorID, documentID)
+		if err != nil || sub != nil {
+			if sub != nil {
+				tx.db.subjects.hits.Add(1)
+			}
+			return sub, err
+		}
+		tx.db.subjects.misses.Add(1)
+	}
 	withDoc := documentID != ""
 	docCols, docJoin := "", ""
 	if withDoc {
@@ -214,7 +225,7 @@ func (tx *Tx) subject(ctx context.Context, op, patientID, actorID, documentID st
 		e.mode, e.reason, e.started_at, e.ends_at,
 		EXISTS (SELECT 1 FROM audit_events a WHERE a.patient_id = ? AND a.actor_id = ? AND a.decision = ?
 			AND a.action <> 'patient.search'),
-		k.wrapped, k.kek_id, k.created_at, k.destroyed_at,
+		k.wrapped, k.kek_id, k.created_at, k.destroyed_at, p.rev, COALESCE(pr.rev, -1),
 		(SELECT ` + tx.db.dialect.JSONRows(`c.patient_id, c.consent_id, c.professional_id, c.kind, c.purpose, c.declared_at, c.expires_at, c.revoked_at`) + `
 			FROM consents c WHERE c.patient_id = p.patient_id AND c.professional_id = ?),
 		(SELECT ` + tx.db.dialect.JSONRows(`b.patient_id, b.block_id, b.professional_id, b.structure_id, b.created_at, b.removed_at`) + `
@@ -244,6 +255,7 @@ func (tx *Tx) subject(ctx context.Context, op, patientID, actorID, documentID st
 		keyKEK                                        sql.NullString
 		keyCreated, keyDestroyed                      sql.NullInt64
 		consents, blocks                              sql.NullString
+		patientRev, proRev                            int64
 	)
 	args := []any{patientID, actorID, carnet.DecisionAllow, actorID, actorID, actorID, actorID}
 	if withDoc {
@@ -254,7 +266,8 @@ func (tx *Tx) subject(ctx context.Context, op, patientID, actorID, documentID st
 		&pt.BirthPlace, &pt.Email, &pt.Mobile, &pt.PostalAddress, &pt.RightsHolderID, &pt.Status, &created, &updated, &closed,
 		&hideAll, &regAllowed, &bgAllowed, &treating, &admin, &nAccess, &nAction, &nEmergency, &sUpdated,
 		&proID, &rpps, &prof, &spec, &civ, &fam, &given, &structID, &structName, &proEmail, &proActive, &proCreated, &proUpdated,
-		&mode, &reason, &started, &ends, &accessed, &keyWrapped, &keyKEK, &keyCreated, &keyDestroyed, &consents, &blocks}
+		&mode, &reason, &started, &ends, &accessed, &keyWrapped, &keyKEK, &keyCreated, &keyDestroyed, &patientRev, &proRev,
+		&consents, &blocks}
 	var doc documentScan
 	var docFound bool
 	if withDoc {
@@ -304,6 +317,9 @@ func (tx *Tx) subject(ctx context.Context, op, patientID, actorID, documentID st
 		slices.SortFunc(sub.Blocks, func(a, b *carnet.Block) int {
 			return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 		})
+	}
+	if keepable && (actorID == "" || sub.Accessed) {
+		tx.db.subjects.put(subjectKey{patientID, actorID}, &keptSubject{patientRev: patientRev, proRev: proRev, sub: copySubject(sub)})
 	}
 	return sub, nil
 }

@@ -162,6 +162,35 @@ func TestKeptSubjects(t *testing.T) {
 		}
 	}
 
+	// A data key inserted for a patient created earlier (no path does this today; keys come with
+	// their patient) renews the revision too.
+	q := storetest.NewPatient(1)
+	update(func(tx carnet.Tx) error { return tx.CreatePatient(ctx, q) })
+	readQ := func() (*carnet.Subject, bool) {
+		t.Helper()
+		hits, _ := sqldb.SubjectReads(db)
+		var sub *carnet.Subject
+		if err := db.View(ctx, func(tx carnet.Tx) error {
+			var err error
+			sub, err = tx.Subject(ctx, q.ID, "")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		after, _ := sqldb.SubjectReads(db)
+		return sub, after > hits
+	}
+	readQ()
+	if sub, kept := readQ(); !kept || sub.DataKey != nil {
+		t.Fatalf("patient without a key: kept %v, key %v", kept, sub.DataKey)
+	}
+	update(func(tx carnet.Tx) error {
+		return tx.CreateDataKey(ctx, &carnet.DataKey{PatientID: q.ID, Wrapped: []byte("late"), KEKID: "kek-1"})
+	})
+	if sub, kept := readQ(); kept || sub.DataKey == nil {
+		t.Errorf("key inserted later: kept %v, key %v", kept, sub.DataKey)
+	}
+
 	// Never accessed: read in full each time (its first access must be seen as one).
 	for i := range 2 {
 		if sub, kept := read(newcomer.ID); kept || sub.Accessed {

@@ -41,4 +41,22 @@ CREATE TRIGGER consents_revision AFTER INSERT OR UPDATE OR DELETE ON consents FO
 CREATE TRIGGER blocks_revision AFTER INSERT OR UPDATE OR DELETE ON blocks FOR EACH ROW EXECUTE FUNCTION subject_changed();
 CREATE TRIGGER emergency_sessions_revision AFTER INSERT OR UPDATE OR DELETE ON emergency_sessions FOR EACH ROW
     EXECUTE FUNCTION subject_changed();
-CREATE TRIGGER data_keys_revision AFTER INSERT OR UPDATE OR DELETE ON data_keys FOR EACH ROW EXECUTE FUNCTION subject_changed();
+CREATE TRIGGER data_keys_revision AFTER UPDATE OR DELETE ON data_keys FOR EACH ROW EXECUTE FUNCTION subject_changed();
+
+-- A data key is inserted with its patient (creation, bulk enrolment): in the transaction that
+-- inserted the patient's row, no subject of that patient can have been read, and bulk enrolment
+-- should not update every row it has just inserted. Any other insert renews the revision.
+-- +goose StatementBegin
+CREATE FUNCTION data_keys_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    k record;
+BEGIN
+    -- One primary-key probe per key (a join could scan the whole table at each statement).
+    FOR k IN SELECT patient_id FROM inserted LOOP
+        UPDATE patients SET rev = rev WHERE patient_id = k.patient_id AND xmin <> pg_current_xact_id()::xid;
+    END LOOP;
+    RETURN NULL;
+END $$;
+-- +goose StatementEnd
+CREATE TRIGGER data_keys_inserted AFTER INSERT ON data_keys REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION data_keys_inserted();

@@ -136,16 +136,20 @@ func copySubject(s *carnet.Subject) *carnet.Subject {
 		k.Wrapped = bytes.Clone(k.Wrapped)
 		c.DataKey = &k
 	}
-	c.Consents = nil
-	for _, x := range s.Consents {
-		y := *x
-		c.Consents = append(c.Consents, &y)
-	}
-	c.Blocks = nil
-	for _, x := range s.Blocks {
-		y := *x
-		c.Blocks = append(c.Blocks, &y)
-	}
+	c.Consents, c.Blocks = clones(s.Consents), clones(s.Blocks)
 	c.Document = nil
 	return &c
+}
+
+// clones copies each element of xs.
+func clones[T any](xs []*T) []*T {
+	if xs == nil {
+		return nil
+	}
+	out := make([]*T, len(xs))
+	for i, x := range xs {
+		y := *x
+		out[i] = &y
+	}
+	return out
 }

@@ -119,26 +119,22 @@ func copySubject(s *carnet.Subject) *carnet.Subject {
 		p.NIRSealed = bytes.Clone(p.NIRSealed)
 		c.Patient = &p
 	}
-	if s.Settings != nil {
-		st := *s.Settings
-		c.Settings = &st
-	}
-	if s.Professional != nil {
-		pr := *s.Professional
-		c.Professional = &pr
-	}
-	if s.Emergency != nil {
-		e := *s.Emergency
-		c.Emergency = &e
-	}
-	if s.DataKey != nil {
-		k := *s.DataKey
-		k.Wrapped = bytes.Clone(k.Wrapped)
-		c.DataKey = &k
+	c.Settings, c.Professional, c.Emergency = clone(s.Settings), clone(s.Professional), clone(s.Emergency)
+	if c.DataKey = clone(s.DataKey); c.DataKey != nil {
+		c.DataKey.Wrapped = bytes.Clone(c.DataKey.Wrapped)
 	}
 	c.Consents, c.Blocks = clones(s.Consents), clones(s.Blocks)
 	c.Document = nil
 	return &c
+}
+
+// clone copies *x (nil for nil).
+func clone[T any](x *T) *T {
+	if x == nil {
+		return nil
+	}
+	y := *x
+	return &y
 }
 
 // clones copies each element of xs.
@@ -148,8 +144,7 @@ func clones[T any](xs []*T) []*T {
 	}
 	out := make([]*T, len(xs))
 	for i, x := range xs {
-		y := *x
-		out[i] = &y
+		out[i] = clone(x)
 	}
 	return out
 }

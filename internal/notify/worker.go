@@ -220,9 +220,8 @@ func (w *Worker) RunOnce(ctx context.Context) (sent int, err error) {
 }
 
 // Drain runs rounds until one neither feeds nor delivers anything, and returns the number of
-// messages delivered: every message due has been tried, and everything the feed held moved.
-// (A round that only fed messages that it then dropped, or that only failed, is not an end and
-// an end respectively: the feed shrinks at each round, and a failed message waits its backoff.)
+// messages delivered. A round whose feed moved only messages it then dropped goes on (the feed
+// shrinks at each round); a round whose messages all failed ends it (they wait their backoff).
 func (w *Worker) Drain(ctx context.Context) (sent int, err error) {
 	for {
 		r, err := w.runOnce(ctx)

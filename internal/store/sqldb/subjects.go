@@ -76,18 +76,10 @@ func (tx *Tx) keptSubject(ctx context.Context, op, patientID, actorID, documentI
 	if k == nil {
 		return nil, nil
 	}
-	q := `SELECT p.rev, COALESCE(pr.rev, -1)`
-	args := []any{actorID}
+	q, args := checkRevisionsSQL, []any{actorID, patientID}
 	if documentID != "" {
-		q += ", " + joinedDocumentCols
+		q, args = checkRevisionsDocumentSQL, []any{actorID, documentID, patientID}
 	}
-	q += ` FROM patients p LEFT JOIN professionals pr ON pr.professional_id = ?`
-	if documentID != "" {
-		q += ` LEFT JOIN documents d ON d.patient_id = p.patient_id AND d.document_id = ?`
-		args = append(args, documentID)
-	}
-	q += ` WHERE p.patient_id = ?`
-	args = append(args, patientID)
 	var patientRev, proRev int64
 	var doc documentScan
 	var docFound bool
@@ -110,6 +102,15 @@ func (tx *Tx) keptSubject(ctx context.Context, op, patientID, actorID, documentI
 	}
 	return sub, nil
 }
+
+// checkRevisionsSQL reads a patient's and a professional's revisions (-1: no such
+// professional); checkRevisionsDocumentSQL, a document with them (built once, not per read).
+const checkRevisionsSQL = `SELECT p.rev, COALESCE(pr.rev, -1) FROM patients p
+	LEFT JOIN professionals pr ON pr.professional_id = ? WHERE p.patient_id = ?`
+
+var checkRevisionsDocumentSQL = `SELECT p.rev, COALESCE(pr.rev, -1), ` + joinedDocumentCols + ` FROM patients p
+	LEFT JOIN professionals pr ON pr.professional_id = ?
+	LEFT JOIN documents d ON d.patient_id = p.patient_id AND d.document_id = ? WHERE p.patient_id = ?`
 
 // copySubject copies a kept subject deeply enough that its user may change it.
 func copySubject(s *carnet.Subject) *carnet.Subject {
